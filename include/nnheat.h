@@ -79,7 +79,7 @@ typedef struct nh_layer_info {
     size_t neurons;            /* product of shape */
     size_t initial_set;        /* size of the largest initial set init(j) */
     size_t n_inputs;           /* layers whose neurons are the initial neurons */
-    size_t inputs[2];
+    const size_t *inputs;
 } nh_layer_info;
 
 /* Loads an ONNX model from a file. On success *out owns the model; free it
@@ -238,9 +238,10 @@ typedef struct nh_layer_costs {
     double mismatch;
     size_t clipped_landauer; /* neurons whose Landauer difference was < 0 */
     size_t clipped_mismatch;
-    double outside_mass;     /* largest share of a neuron's actual mass that
-                                fell outside the bins shared with the optimal
-                                histogram */
+    double outside_mass_mean; /* share of a neuron's actual mass that fell
+                                 outside the bins shared with its optimal
+                                 histogram: mean over the layer's neurons */
+    double outside_mass_max;  /* and its largest value */
 } nh_layer_costs;
 
 int64_t nh_costs_samples(const nh_costs *costs);

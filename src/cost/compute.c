@@ -1,0 +1,451 @@
+/* From samples to costs: forward passes, histograms, entropies, costs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "core/error.h"
+#include "cost/cost-impl.h"
+#include "model/model-impl.h"
+#include "nn/exec.h"
+#include "stats/entropy.h"
+#include "stats/histogram.h"
+
+void nh_cost_options_default(nh_cost_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->bin_size = 0.01;
+    opt->estimator = NH_ESTIMATOR_CHAO_SHEN;
+    opt->entropy = NH_ENTROPY_DIFFERENTIAL;
+    opt->mismatch = NH_MISMATCH_INDEPENDENT;
+    opt->batch_size = 256;
+    opt->threads = 0;
+}
+
+nh_status nh_cost_options_check(const nh_cost_options *opt, nh_error *err)
+{
+    if (!(opt->bin_size > 0) || !isfinite(opt->bin_size))
+        return nh_fail(err, NH_EINVAL, "bin size must be a finite number > 0, got %g",
+                       opt->bin_size);
+    if (opt->estimator > NH_ESTIMATOR_MILLER_MADOW)
+        return nh_fail(err, NH_EINVAL, "estimator: unknown value %d", (int)opt->estimator);
+    if (opt->entropy > NH_ENTROPY_DISCRETE)
+        return nh_fail(err, NH_EINVAL, "entropy mode: unknown value %d", (int)opt->entropy);
+    if (opt->mismatch > NH_MISMATCH_INDEPENDENT)
+        return nh_fail(err, NH_EINVAL, "mismatch mode: unknown value %d", (int)opt->mismatch);
+    if (opt->batch_size < 1 || opt->batch_size > 1 << 20)
+        return nh_fail(err, NH_EINVAL, "batch size must be in 1..1048576, got %zu",
+                       opt->batch_size);
+    if (opt->threads < 0)
+        return nh_fail(err, NH_EINVAL, "threads must be >= 0 (0 for all cores), got %d",
+                       opt->threads);
+    return NH_OK;
+}
+
+/* Histograms of every layer for one pass (NULL for layers that alias
+ * another). */
+typedef struct hist_set {
+    const nh_model *m;
+    nh_hist **layer;
+} hist_set;
+
+static void hist_set_free(hist_set *hs)
+{
+    for (size_t l = 0; hs->layer && l < hs->m->n_layers; l++) {
+        for (size_t j = 0; hs->layer[l] && j < hs->m->layers[l].neurons; j++)
+            nh_hist_clear(&hs->layer[l][j]);
+        free(hs->layer[l]);
+    }
+    free(hs->layer);
+}
+
+static nh_status hist_set_init(hist_set *hs, const nh_model *m, nh_error *err)
+{
+    hs->m = m;
+    hs->layer = nh_calloc(err, m->n_layers, sizeof *hs->layer);
+    if (!hs->layer)
+        return NH_ENOMEM;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        if (m->layers[l].alias >= 0)
+            continue;
+        hs->layer[l] = nh_calloc(err, m->layers[l].neurons, sizeof **hs->layer);
+        if (!hs->layer[l])
+            return NH_ENOMEM;
+    }
+    return NH_OK;
+}
+
+static const nh_hist *hist_of(const hist_set *hs, const nh_model *m, size_t l)
+{
+    int a = m->layers[l].alias;
+
+    return hs->layer[a >= 0 ? (size_t)a : l];
+}
+
+/* What went wrong first (lowest sample, then lowest neuron) in a parallel
+ * count, so that the message does not depend on thread timing. */
+typedef struct count_fault {
+    nh_status status;
+    int64_t sample;
+    size_t neuron;
+    float value;
+} count_fault;
+
+static void fault_note(count_fault *f, nh_status st, int64_t sample, size_t neuron, float x)
+{
+#pragma omp critical(nh_count_fault)
+    {
+        if (f->status == NH_OK || sample < f->sample
+            || (sample == f->sample && neuron < f->neuron)) {
+            f->status = st;
+            f->sample = sample;
+            f->neuron = neuron;
+            f->value = x;
+        }
+    }
+}
+
+/* Counts one batch of a layer's values (n samples x neurons, sample-major)
+ * into its histograms, neuron by neuron so that a histogram stays in cache
+ * while its values are counted. */
+static void count_layer(nh_hist *h, const float *x, size_t n, size_t neurons, double b,
+                        int64_t first, int threads, count_fault *fault)
+{
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+    for (size_t j = 0; j < neurons; j++) {
+        for (size_t s = 0; s < n; s++) {
+            float v = x[s * neurons + j];
+            double r;
+
+            if (!isfinite(v)) {
+                fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
+                break;
+            }
+            r = nearbyint((double)v / b);
+            if (fabs(r) > 9.0e15) {
+                fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
+                break;
+            }
+            if (nh_hist_add(&h[j], (int64_t)r, NULL) != NH_OK) {
+                fault_note(fault, NH_ENOMEM, first + (int64_t)s, j, v);
+                break;
+            }
+        }
+    }
+}
+
+static nh_status report_fault(const count_fault *f, const nh_model *m, size_t l,
+                              const char *what, double b, nh_error *err)
+{
+    const nh_layer *layer = &m->layers[l];
+
+    if (f->status == NH_ENOMEM)
+        return nh_fail(err, NH_ENOMEM, "out of memory counting layer %zu '%s'", l,
+                       layer->name);
+    if (!isfinite(f->value))
+        return nh_fail(err, NH_ENUMERIC, "layer %zu '%s': %s activation of neuron %zu is %g at "
+                       "%s sample %lld", l, layer->name, isnan(f->value) ? "NaN" : "infinite",
+                       f->neuron, (double)f->value, what, (long long)f->sample);
+    return nh_fail(err, NH_ENUMERIC, "layer %zu '%s': activation %g of neuron %zu at %s sample "
+                   "%lld is too large for bin size %g", l, layer->name, (double)f->value,
+                   f->neuron, what, (long long)f->sample, b);
+}
+
+typedef struct pass {
+    const nh_model *m;
+    const nh_cost_options *opt;
+    nh_exec *ex;
+    float *buf;
+    int threads;
+    int64_t done, total; /* for progress, over both passes */
+} pass;
+
+static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, const char *what,
+                            int64_t *samples, nh_error *err)
+{
+    const nh_model *m = p->m;
+    size_t n;
+
+    *samples = 0;
+    for (;;) {
+        if (nh_source_read(src, p->buf, p->opt->batch_size, &n, err) != NH_OK)
+            return err->status;
+        if (n == 0)
+            break;
+        if (nh_exec_run(p->ex, p->buf, n, err) != NH_OK)
+            return err->status;
+        for (size_t l = 0; l < m->n_layers; l++) {
+            count_fault fault = {NH_OK, 0, 0, 0};
+
+            if (!hs->layer[l])
+                continue;
+            count_layer(hs->layer[l], nh_exec_value(p->ex, m->layers[l].value), n,
+                        m->layers[l].neurons, p->opt->bin_size, *samples, p->threads, &fault);
+            if (fault.status != NH_OK)
+                return report_fault(&fault, m, l, what, p->opt->bin_size, err);
+        }
+        *samples += (int64_t)n;
+        p->done += (int64_t)n;
+        if (p->opt->progress)
+            p->opt->progress(p->opt->progress_data, p->done, p->total);
+    }
+    if (*samples == 0)
+        return nh_fail(err, NH_EINVAL, "%s: no %s samples", nh_source_name(src), what);
+    return NH_OK;
+}
+
+static void neuron_results_free(nh_neuron_results *r)
+{
+    free(r->entropy);
+    free(r->divergence);
+    free(r->outside);
+    free(r->landauer);
+    free(r->mismatch);
+}
+
+void nh_costs_destroy(nh_costs *costs)
+{
+    if (!costs)
+        return;
+    for (size_t l = 0; costs->neuron && l < costs->n_layers; l++)
+        neuron_results_free(&costs->neuron[l]);
+    free(costs->neuron);
+    free(costs->layer);
+    free(costs);
+}
+
+/* Entropies (and divergences) of every neuron of layer l. */
+static nh_status layer_stats(const nh_model *m, size_t l, const hist_set *p, const hist_set *q,
+                             const nh_cost_options *opt, int threads, nh_neuron_results *r,
+                             nh_error *err)
+{
+    size_t n = m->layers[l].neurons;
+    const nh_hist *hp = hist_of(p, m, l);
+    const nh_hist *hq = q ? hist_of(q, m, l) : NULL;
+    double ln_b = opt->entropy == NH_ENTROPY_DIFFERENTIAL ? log(opt->bin_size) : 0.0;
+
+    r->entropy = nh_alloc(err, n, sizeof *r->entropy);
+    r->landauer = nh_calloc(err, n, sizeof *r->landauer);
+    if (!r->entropy || !r->landauer)
+        return NH_ENOMEM;
+    if (hq) {
+        r->divergence = nh_alloc(err, n, sizeof *r->divergence);
+        r->outside = nh_alloc(err, n, sizeof *r->outside);
+        r->mismatch = nh_calloc(err, n, sizeof *r->mismatch);
+        if (!r->divergence || !r->outside || !r->mismatch)
+            return NH_ENOMEM;
+    }
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+    for (size_t j = 0; j < n; j++) {
+        r->entropy[j] = nh_hist_entropy(&hp[j], opt->estimator) + ln_b;
+        if (hq)
+            r->divergence[j] = nh_hist_kl(&hp[j], &hq[j], NH_KL_COMMON, &r->outside[j]);
+    }
+    return NH_OK;
+}
+
+/* diff[j] = sums[j] - own[j]; the layer's cost is the sum of max(0, diff). */
+static double clip_sum(const double *sums, const double *own, double *diff, size_t n,
+                       size_t *clipped)
+{
+    double total = 0;
+
+    *clipped = 0;
+    for (size_t j = 0; j < n; j++) {
+        diff[j] = sums[j] - own[j];
+        if (diff[j] < 0)
+            (*clipped)++;
+        else
+            total += diff[j];
+    }
+    return total;
+}
+
+static nh_status layer_costs(const nh_model *m, size_t l, nh_costs *c, double *sums,
+                             nh_error *err)
+{
+    const nh_layer *layer = &m->layers[l];
+    nh_neuron_results *r = &c->neuron[l];
+    nh_layer_costs *out = &c->layer[l];
+    const double *in[NH_MAX_NODE_INPUTS];
+
+    (void)err;
+    if (layer->kind == NH_LAYER_INPUT || layer->kind == NH_LAYER_RESHAPE)
+        return NH_OK;
+    for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
+        in[k] = c->neuron[layer->inputs[k]].entropy;
+    nh_links_sum(m, l, in, sums);
+    out->landauer = clip_sum(sums, r->entropy, r->landauer, layer->neurons,
+                             &out->clipped_landauer);
+    if (!r->divergence)
+        return NH_OK;
+
+    for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
+        in[k] = c->neuron[layer->inputs[k]].divergence;
+    nh_links_sum(m, l, in, sums);
+    out->mismatch = clip_sum(sums, r->divergence, r->mismatch, layer->neurons,
+                             &out->clipped_mismatch);
+    return NH_OK;
+}
+
+static void outside_summary(const nh_neuron_results *r, size_t n, nh_layer_costs *out)
+{
+    double sum = 0, max = 0;
+
+    for (size_t j = 0; r->outside && j < n; j++) {
+        sum += r->outside[j];
+        if (r->outside[j] > max)
+            max = r->outside[j];
+    }
+    out->outside_mass_mean = n ? sum / (double)n : 0;
+    out->outside_mass_max = max;
+}
+
+static nh_status run_passes(const nh_model *m, nh_source *input, nh_source *optimal,
+                            const nh_cost_options *opt, int threads, hist_set *p,
+                            hist_set *q, nh_costs *c, nh_error *err)
+{
+    size_t in_size = nh_source_sample_size(input);
+    pass ps = {m, opt, NULL, NULL, threads, 0, 0};
+    nh_status st;
+
+    ps.total = nh_source_count(input);
+    if (optimal && ps.total >= 0)
+        ps.total = nh_source_count(optimal) < 0 ? -1 : ps.total + nh_source_count(optimal);
+    st = nh_exec_create(m->graph, opt->batch_size, &ps.ex, err);
+    if (st != NH_OK)
+        return st;
+    ps.buf = nh_alloc(err, opt->batch_size, in_size * sizeof *ps.buf);
+    if (!ps.buf)
+        st = NH_ENOMEM;
+    if (st == NH_OK)
+        st = count_pass(&ps, input, p, "input", &c->samples, err);
+    if (st == NH_OK && optimal)
+        st = count_pass(&ps, optimal, q, "optimal", &c->optimal_samples, err);
+    free(ps.buf);
+    nh_exec_destroy(ps.ex);
+    return st;
+}
+
+static nh_status check_source(const nh_model *m, nh_source *src, const char *what,
+                              nh_error *err)
+{
+    int64_t shape[NH_MAX_DIMS];
+    int nd = nh_model_input_shape(m, shape);
+
+    if (nh_source_sample_size(src) != (size_t)nh_shape_count(nd, shape, 1))
+        return nh_fail(err, NH_ESHAPE, "%s source %s: %zu values per sample, the model's "
+                       "input has %lld", what, nh_source_name(src),
+                       nh_source_sample_size(src), (long long)nh_shape_count(nd, shape, 1));
+    return NH_OK;
+}
+
+static nh_status finish_costs(const nh_model *m, const hist_set *p, const hist_set *q,
+                              const nh_cost_options *opt, int threads, nh_costs *c,
+                              nh_error *err)
+{
+    size_t max_neurons = 0;
+    double *sums;
+    nh_status st = NH_OK;
+
+    for (size_t l = 0; l < m->n_layers; l++) {
+        if (m->layers[l].neurons > max_neurons)
+            max_neurons = m->layers[l].neurons;
+        st = layer_stats(m, l, p, q, opt, threads, &c->neuron[l], err);
+        if (st != NH_OK)
+            return st;
+    }
+    sums = nh_alloc(err, max_neurons ? max_neurons : 1, sizeof *sums);
+    if (!sums)
+        return NH_ENOMEM;
+    for (size_t l = 0; l < m->n_layers && st == NH_OK; l++) {
+        st = layer_costs(m, l, c, sums, err);
+        outside_summary(&c->neuron[l], m->layers[l].neurons, &c->layer[l]);
+        c->total_landauer += c->layer[l].landauer;
+        c->total_mismatch += c->layer[l].mismatch;
+    }
+    free(sums);
+    return st;
+}
+
+nh_status nh_costs_compute(const nh_model *m, nh_source *input, nh_source *optimal,
+                           const nh_cost_options *opt, nh_costs **out, nh_error *err)
+{
+    hist_set p = {m, NULL}, q = {m, NULL};
+    nh_costs *c = NULL;
+    int threads;
+    nh_status st;
+
+    *out = NULL;
+    st = nh_cost_options_check(opt, err);
+    if (st != NH_OK)
+        return st;
+    if (opt->mismatch == NH_MISMATCH_NONE)
+        optimal = NULL;
+    else if (!optimal)
+        return nh_fail(err, NH_EINVAL, "the Mismatch cost needs optimal samples");
+    if (check_source(m, input, "input", err) != NH_OK
+        || (optimal && check_source(m, optimal, "optimal", err) != NH_OK))
+        return err->status;
+    threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
+    openblas_set_num_threads(threads);
+
+    c = nh_calloc(err, 1, sizeof *c);
+    if (!c)
+        return NH_ENOMEM;
+    c->n_layers = m->n_layers;
+    c->layer = nh_calloc(err, m->n_layers, sizeof *c->layer);
+    c->neuron = nh_calloc(err, m->n_layers, sizeof *c->neuron);
+    st = c->layer && c->neuron ? NH_OK : NH_ENOMEM;
+    if (st == NH_OK)
+        st = hist_set_init(&p, m, err);
+    if (st == NH_OK && optimal)
+        st = hist_set_init(&q, m, err);
+    if (st == NH_OK)
+        st = run_passes(m, input, optimal, opt, threads, &p, optimal ? &q : NULL, c, err);
+    if (st == NH_OK)
+        st = finish_costs(m, &p, optimal ? &q : NULL, opt, threads, c, err);
+    hist_set_free(&p);
+    hist_set_free(&q);
+    if (st != NH_OK) {
+        nh_costs_destroy(c);
+        return st;
+    }
+    *out = c;
+    return NH_OK;
+}
+
+int64_t nh_costs_samples(const nh_costs *costs)
+{
+    return costs->samples;
+}
+
+int64_t nh_costs_optimal_samples(const nh_costs *costs)
+{
+    return costs->optimal_samples;
+}
+
+size_t nh_costs_layer_count(const nh_costs *costs)
+{
+    return costs->n_layers;
+}
+
+nh_status nh_costs_layer(const nh_costs *costs, size_t index, nh_layer_costs *out,
+                         nh_error *err)
+{
+    if (index >= costs->n_layers)
+        return nh_fail(err, NH_EINVAL, "layer %zu out of range (%zu layers)", index,
+                       costs->n_layers);
+    *out = costs->layer[index];
+    return NH_OK;
+}
+
+void nh_costs_total(const nh_costs *costs, double *landauer, double *mismatch)
+{
+    if (landauer)
+        *landauer = costs->total_landauer;
+    if (mismatch)
+        *mismatch = costs->total_mismatch;
+}

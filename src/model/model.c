@@ -1,0 +1,137 @@
+/* The public model API: loading, describing layers, running. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "model/model-impl.h"
+#include "model/onnx.h"
+#include "nn/exec.h"
+
+static const char *const kind_names[] = {"input",   "dense",       "conv", "pool",
+                                         "reshape", "elementwise", "add"};
+
+const char *nh_layer_kind_name(nh_layer_kind kind)
+{
+    return kind <= NH_LAYER_ADD ? kind_names[kind] : "?";
+}
+
+void nh_model_destroy(nh_model *model)
+{
+    if (!model)
+        return;
+    nh_layers_free(model);
+    nh_graph_destroy(model->graph);
+    free(model->path);
+    free(model);
+}
+
+nh_status nh_model_load_memory(const void *data, size_t size, const char *name,
+                               nh_model **out, nh_error *err)
+{
+    nh_model *m;
+
+    *out = NULL;
+    m = nh_calloc(err, 1, sizeof *m);
+    if (!m)
+        return NH_ENOMEM;
+    m->path = nh_strdup(err, name ? name : "model");
+    if (!m->path || nh_onnx_load(data, size, m->path, &m->graph, err) != NH_OK)
+        goto fail;
+    if (nh_graph_infer_shapes(m->graph, err) != NH_OK) {
+        nh_error_prefix(err, "%s", m->path);
+        goto fail;
+    }
+    if (nh_layers_build(m, err) != NH_OK) {
+        nh_error_prefix(err, "%s", m->path);
+        goto fail;
+    }
+    *out = m;
+    return NH_OK;
+fail:
+    nh_model_destroy(m);
+    return err ? err->status : NH_EFORMAT;
+}
+
+nh_status nh_model_load_file(const char *path, nh_model **out, nh_error *err)
+{
+    void *data = NULL;
+    size_t size = 0;
+    nh_status st;
+
+    *out = NULL;
+    st = nh_read_file(path, &data, &size, err);
+    if (st != NH_OK)
+        return st;
+    st = nh_model_load_memory(data, size, path, out, err);
+    free(data);
+    return st;
+}
+
+size_t nh_model_layer_count(const nh_model *model)
+{
+    return model->n_layers;
+}
+
+nh_status nh_model_layer(const nh_model *model, size_t index, nh_layer_info *out,
+                         nh_error *err)
+{
+    const nh_layer *l;
+
+    if (index >= model->n_layers)
+        return nh_fail(err, NH_EINVAL, "layer %zu out of range (the model has %zu)", index,
+                       model->n_layers);
+    l = &model->layers[index];
+    memset(out, 0, sizeof *out);
+    out->name = l->name;
+    out->kind = l->kind;
+    out->n_ops = (size_t)l->n_nodes;
+    out->ops = l->ops;
+    out->ndim = l->ndim;
+    memcpy(out->shape, l->shape, (size_t)l->ndim * sizeof *l->shape);
+    out->neurons = l->neurons;
+    out->initial_set = l->initial_set;
+    out->n_inputs = l->n_inputs;
+    out->inputs = l->inputs;
+    return NH_OK;
+}
+
+static int value_shape(const nh_graph *g, int v, int64_t shape[NH_MAX_DIMS])
+{
+    const nh_value *val = &g->values[v];
+    int n = val->ndim > 0 ? val->ndim - 1 : 0;
+
+    memcpy(shape, val->dims + 1, (size_t)n * sizeof *shape);
+    return n;
+}
+
+int nh_model_input_shape(const nh_model *model, int64_t shape[NH_MAX_DIMS])
+{
+    return value_shape(model->graph, model->graph->input, shape);
+}
+
+int nh_model_output_shape(const nh_model *model, int64_t shape[NH_MAX_DIMS])
+{
+    return value_shape(model->graph, model->graph->output, shape);
+}
+
+nh_status nh_model_forward(const nh_model *model, const float *input, size_t n,
+                           float *output, nh_error *err)
+{
+    const nh_graph *g = model->graph;
+    int64_t shape[NH_MAX_DIMS];
+    int nd = nh_model_output_shape(model, shape);
+    size_t out_size = (size_t)nh_shape_count(nd, shape, 1);
+    nh_exec *ex = NULL;
+    nh_status st;
+
+    if (n == 0)
+        return NH_OK;
+    st = nh_exec_create(g, n, &ex, err);
+    if (st == NH_OK)
+        st = nh_exec_run(ex, input, n, err);
+    if (st == NH_OK)
+        memcpy(output, nh_exec_value(ex, g->output), n * out_size * sizeof *output);
+    nh_exec_destroy(ex);
+    return st;
+}

@@ -1,0 +1,255 @@
+#include "stats/histogram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+#define EMPTY_KEY INT64_MIN
+
+/* Fibonacci hashing of a bin index into a table of 2^bits slots. */
+static uint32_t slot_of(int64_t k, uint32_t cap)
+{
+    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+
+    return (uint32_t)(x >> 32) & (cap - 1);
+}
+
+static nh_status sparse_grow(nh_hist *h, nh_error *err)
+{
+    uint32_t cap = h->sp_cap ? h->sp_cap * 2 : 16;
+    int64_t *keys = nh_alloc(err, cap, sizeof *keys);
+    uint64_t *counts = nh_calloc(err, cap, sizeof *counts);
+
+    if (!keys || !counts) {
+        free(keys);
+        free(counts);
+        return NH_ENOMEM;
+    }
+    for (uint32_t i = 0; i < cap; i++)
+        keys[i] = EMPTY_KEY;
+
+    for (uint32_t i = 0; i < h->sp_cap; i++) {
+        if (h->sp_keys[i] == EMPTY_KEY)
+            continue;
+        uint32_t s = slot_of(h->sp_keys[i], cap);
+        while (keys[s] != EMPTY_KEY)
+            s = (s + 1) & (cap - 1);
+        keys[s] = h->sp_keys[i];
+        counts[s] = h->sp_counts[i];
+    }
+    free(h->sp_keys);
+    free(h->sp_counts);
+    h->sp_keys = keys;
+    h->sp_counts = counts;
+    h->sp_cap = cap;
+    return NH_OK;
+}
+
+static nh_status sparse_add(nh_hist *h, int64_t k, uint64_t count, nh_error *err)
+{
+    uint32_t s;
+
+    /* Keep the load factor under 1/2 so that probes stay short. */
+    if (2 * (h->sp_used + 1) > h->sp_cap && sparse_grow(h, err) != NH_OK)
+        return NH_ENOMEM;
+    s = slot_of(k, h->sp_cap);
+    while (h->sp_keys[s] != EMPTY_KEY && h->sp_keys[s] != k)
+        s = (s + 1) & (h->sp_cap - 1);
+    if (h->sp_keys[s] == EMPTY_KEY) {
+        h->sp_keys[s] = k;
+        h->sp_used++;
+    }
+    h->sp_counts[s] += count;
+    return NH_OK;
+}
+
+static uint64_t sparse_get(const nh_hist *h, int64_t k)
+{
+    uint32_t s;
+
+    if (!h->sp_cap)
+        return 0;
+    s = slot_of(k, h->sp_cap);
+    while (h->sp_keys[s] != EMPTY_KEY) {
+        if (h->sp_keys[s] == k)
+            return h->sp_counts[s];
+        s = (s + 1) & (h->sp_cap - 1);
+    }
+    return 0;
+}
+
+/* After the window moved: brings the table's bins that now fall inside the
+ * window into it, so that a bin is in the table only while outside the
+ * window or while its dense count is saturated. */
+static nh_status sparse_rehome(nh_hist *h, nh_error *err)
+{
+    int64_t *keys = h->sp_keys;
+    uint64_t *counts = h->sp_counts;
+    uint32_t cap = h->sp_cap;
+    nh_status st = NH_OK;
+
+    if (!h->sp_used)
+        return NH_OK;
+    h->sp_keys = NULL;
+    h->sp_counts = NULL;
+    h->sp_cap = h->sp_used = 0;
+    for (uint32_t i = 0; i < cap && st == NH_OK; i++) {
+        int64_t k = keys[i];
+        uint64_t c = counts[i];
+
+        if (k == EMPTY_KEY)
+            continue;
+        if (k >= h->lo && k - h->lo < (int64_t)h->span) {
+            uint64_t room = UINT32_MAX - h->counts[k - h->lo];
+            uint64_t move = c < room ? c : room;
+
+            h->counts[k - h->lo] += (uint32_t)move;
+            c -= move;
+        }
+        if (c)
+            st = sparse_add(h, k, c, err);
+    }
+    free(keys);
+    free(counts);
+    return st;
+}
+
+/* Widens the dense window to hold k, with slack on the side it grows
+ * towards; returns 0 when the window would exceed NH_HIST_MAX_SPAN. */
+static int window_grow(nh_hist *h, int64_t k, nh_error *err, nh_status *st)
+{
+    int64_t lo = h->lo, hi = h->lo + h->span, new_lo, new_hi, grow;
+    uint32_t *counts;
+
+    *st = NH_OK;
+    if (!h->counts) {
+        lo = k;
+        hi = k + 1;
+    }
+    if (k < lo)
+        lo = k;
+    if (k >= hi)
+        hi = k + 1;
+    if (hi - lo > NH_HIST_MAX_SPAN)
+        return 0;
+    grow = (hi - lo) / 2 + 8;
+    new_lo = k < h->lo || !h->counts ? lo - grow : lo;
+    new_hi = k >= h->lo + h->span || !h->counts ? hi + grow : hi;
+    if (new_hi - new_lo > NH_HIST_MAX_SPAN) {
+        int64_t extra = (NH_HIST_MAX_SPAN - (hi - lo)) / 2;
+        new_lo = lo - extra;
+        new_hi = hi + extra;
+    }
+
+    counts = nh_calloc(err, (size_t)(new_hi - new_lo), sizeof *counts);
+    if (!counts) {
+        *st = NH_ENOMEM;
+        return 0;
+    }
+    if (h->counts)
+        memcpy(counts + (h->lo - new_lo), h->counts, h->span * sizeof *counts);
+    free(h->counts);
+    h->counts = counts;
+    h->lo = new_lo;
+    h->span = (uint32_t)(new_hi - new_lo);
+    *st = sparse_rehome(h, err);
+    return *st == NH_OK;
+}
+
+nh_status nh_hist_add(nh_hist *h, int64_t k, nh_error *err)
+{
+    nh_status st;
+
+    if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span
+        && h->counts[k - h->lo] != UINT32_MAX) {
+        h->counts[k - h->lo]++;
+        h->n++;
+        return NH_OK;
+    }
+    if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span) {
+        /* A saturated 32-bit count spills into the hash table. */
+        st = sparse_add(h, k, 1, err);
+    } else if (window_grow(h, k, err, &st)) {
+        h->counts[k - h->lo]++;
+    } else if (st == NH_OK) {
+        st = sparse_add(h, k, 1, err);
+    }
+    if (st == NH_OK)
+        h->n++;
+    return st;
+}
+
+uint64_t nh_hist_get(const nh_hist *h, int64_t k)
+{
+    uint64_t c = 0;
+
+    if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span)
+        c = h->counts[k - h->lo];
+    return c + sparse_get(h, k);
+}
+
+nh_status nh_hist_merge(nh_hist *dst, const nh_hist *src, nh_error *err)
+{
+    for (uint32_t i = 0; src->counts && i < src->span; i++) {
+        int64_t k = src->lo + i;
+        uint64_t c = src->counts[i];
+
+        if (!c)
+            continue;
+        if (dst->counts && k >= dst->lo && k - dst->lo < (int64_t)dst->span) {
+            uint64_t room = UINT32_MAX - dst->counts[k - dst->lo];
+            uint64_t move = c < room ? c : room;
+
+            dst->counts[k - dst->lo] += (uint32_t)move;
+            c -= move;
+        }
+        if (c && sparse_add(dst, k, c, err) != NH_OK)
+            return NH_ENOMEM;
+    }
+    for (uint32_t i = 0; i < src->sp_cap; i++) {
+        if (src->sp_keys[i] != EMPTY_KEY
+            && sparse_add(dst, src->sp_keys[i], src->sp_counts[i], err) != NH_OK)
+            return NH_ENOMEM;
+    }
+    dst->n += src->n;
+    return NH_OK;
+}
+
+void nh_hist_clear(nh_hist *h)
+{
+    free(h->counts);
+    free(h->sp_keys);
+    free(h->sp_counts);
+    memset(h, 0, sizeof *h);
+}
+
+void nh_hist_visit(const nh_hist *h, nh_hist_visit_fn fn, void *data)
+{
+    for (uint32_t i = 0; h->counts && i < h->span; i++) {
+        /* A bin may also sit in the table after its 32-bit count saturated;
+         * report it once, with both parts. */
+        uint64_t c = h->counts[i];
+
+        if (c == UINT32_MAX)
+            c += sparse_get(h, h->lo + i);
+        if (c)
+            fn(data, h->lo + i, c);
+    }
+    for (uint32_t i = 0; i < h->sp_cap; i++) {
+        int64_t k = h->sp_keys[i];
+
+        if (k == EMPTY_KEY)
+            continue;
+        if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span
+            && h->counts[k - h->lo] == UINT32_MAX)
+            continue;
+        fn(data, k, h->sp_counts[i]);
+    }
+}
+
+size_t nh_hist_bytes(const nh_hist *h)
+{
+    return (size_t)h->span * sizeof *h->counts
+           + (size_t)h->sp_cap * (sizeof *h->sp_keys + sizeof *h->sp_counts);
+}
