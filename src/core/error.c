@@ -21,17 +21,24 @@ nh_status nh_fail(nh_error *err, nh_status status, const char *fmt, ...)
 
 void nh_error_prefix(nh_error *err, const char *fmt, ...)
 {
-    char prefix[256];
     char old[sizeof err->message];
+    size_t n, rest;
     va_list ap;
 
     if (!err)
         return;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    old[sizeof old - 1] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message - 2, fmt, ap);
+    va_end(ap);
+
+    /* "prefix: old", cut to fit */
+    n = strlen(err->message);
+    memcpy(err->message + n, ": ", 3);
+    n += 2;
+    rest = sizeof err->message - 1 - n;
+    strncat(err->message + n, old, rest);
 }
 
 void *nh_alloc(nh_error *err, size_t count, size_t size)
@@ -42,7 +49,7 @@ void *nh_alloc(nh_error *err, size_t count, size_t size)
         nh_fail(err, NH_ENOMEM, "allocation of %zu x %zu bytes overflows", count, size);
         return NULL;
     }
-    p = malloc(count * size ? count * size : 1);
+    p = malloc(count * size > 0 ? count * size : 1);
     if (!p)
         nh_fail(err, NH_ENOMEM, "out of memory allocating %zu bytes", count * size);
     return p;

@@ -24,14 +24,14 @@ static int row_cmp(const void *a, const void *b)
 }
 
 /* A joint histogram: the distinct rows in order and their counts. */
-typedef struct joint {
+typedef struct joint_hist {
     int64_t *bins;
     row *rows;
     uint64_t *counts;
     size_t distinct, n;
-} joint;
+} joint_hist;
 
-static void joint_free(joint *j)
+static void joint_free(joint_hist *j)
 {
     free(j->bins);
     free(j->rows);
@@ -49,14 +49,14 @@ static nh_status bin_value(double x, double b, int64_t *k, nh_error *err)
     return NH_OK;
 }
 
-static nh_status joint_build(const double *x, size_t n, size_t d, double b, joint *j,
+static nh_status joint_build(const double *x, size_t n, size_t d, double b, joint_hist *j,
                              nh_error *err)
 {
     size_t m = 0;
 
     memset(j, 0, sizeof *j);
     j->n = n;
-    j->bins = nh_alloc(err, n * d ? n * d : 1, sizeof *j->bins);
+    j->bins = nh_alloc(err, n * d > 0 ? n * d : 1, sizeof *j->bins);
     j->rows = nh_alloc(err, n ? n : 1, sizeof *j->rows);
     j->counts = nh_calloc(err, n ? n : 1, sizeof *j->counts);
     if (!j->bins || !j->rows || !j->counts)
@@ -81,7 +81,7 @@ fail:
 }
 
 /* D(p || q) over two joint histograms, as nh_hist_kl does for 1-D ones. */
-static double joint_kl(const joint *p, const joint *q, nh_kl_mode mode)
+static double joint_kl(const joint_hist *p, const joint_hist *q, nh_kl_mode mode)
 {
     double pc = 0, qc = 0, sum = 0;
     size_t i = 0, k = 0;
@@ -120,7 +120,7 @@ static nh_status columns_stats(const double *x, size_t n, const double *y, size_
                                double b, int joint_mode, nh_estimator est, nh_kl_mode kl,
                                double *entropy, double *divergence, nh_error *err)
 {
-    joint px, qy;
+    joint_hist px, qy;
     double *col = NULL, *ycol = NULL;
     size_t parts = joint_mode ? 1 : d, width = joint_mode ? d : 1;
 

@@ -79,6 +79,20 @@ static uint64_t sparse_get(const nh_hist *h, int64_t k)
     return 0;
 }
 
+/* Adds c to bin k without moving the window: into the dense count while it
+ * has room, the rest into the table. */
+static nh_status add_count(nh_hist *h, int64_t k, uint64_t c, nh_error *err)
+{
+    if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span) {
+        uint64_t room = UINT32_MAX - h->counts[k - h->lo];
+        uint64_t move = c < room ? c : room;
+
+        h->counts[k - h->lo] += (uint32_t)move;
+        c -= move;
+    }
+    return c ? sparse_add(h, k, c, err) : NH_OK;
+}
+
 /* After the window moved: brings the table's bins that now fall inside the
  * window into it, so that a bin is in the table only while outside the
  * window or while its dense count is saturated. */
@@ -100,15 +114,7 @@ static nh_status sparse_rehome(nh_hist *h, nh_error *err)
 
         if (k == EMPTY_KEY)
             continue;
-        if (k >= h->lo && k - h->lo < (int64_t)h->span) {
-            uint64_t room = UINT32_MAX - h->counts[k - h->lo];
-            uint64_t move = c < room ? c : room;
-
-            h->counts[k - h->lo] += (uint32_t)move;
-            c -= move;
-        }
-        if (c)
-            st = sparse_add(h, k, c, err);
+        st = add_count(h, k, c, err);
     }
     free(keys);
     free(counts);
@@ -191,27 +197,13 @@ uint64_t nh_hist_get(const nh_hist *h, int64_t k)
 
 nh_status nh_hist_merge(nh_hist *dst, const nh_hist *src, nh_error *err)
 {
-    for (uint32_t i = 0; src->counts && i < src->span; i++) {
-        int64_t k = src->lo + i;
-        uint64_t c = src->counts[i];
-
-        if (!c)
-            continue;
-        if (dst->counts && k >= dst->lo && k - dst->lo < (int64_t)dst->span) {
-            uint64_t room = UINT32_MAX - dst->counts[k - dst->lo];
-            uint64_t move = c < room ? c : room;
-
-            dst->counts[k - dst->lo] += (uint32_t)move;
-            c -= move;
-        }
-        if (c && sparse_add(dst, k, c, err) != NH_OK)
+    for (uint32_t i = 0; src->counts && i < src->span; i++)
+        if (src->counts[i] && add_count(dst, src->lo + i, src->counts[i], err) != NH_OK)
             return NH_ENOMEM;
-    }
-    for (uint32_t i = 0; i < src->sp_cap; i++) {
+    for (uint32_t i = 0; i < src->sp_cap; i++)
         if (src->sp_keys[i] != EMPTY_KEY
-            && sparse_add(dst, src->sp_keys[i], src->sp_counts[i], err) != NH_OK)
+            && add_count(dst, src->sp_keys[i], src->sp_counts[i], err) != NH_OK)
             return NH_ENOMEM;
-    }
     dst->n += src->n;
     return NH_OK;
 }

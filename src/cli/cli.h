@@ -1,0 +1,52 @@
+/* The nnheat command: shared helpers of its subcommands. */
+#ifndef NH_CLI_CLI_H
+#define NH_CLI_CLI_H
+
+#include <stdint.h>
+
+#include "nnheat.h"
+
+/* Exit codes: success, usage error, bad input or failed run. */
+enum { NH_EXIT_OK = 0, NH_EXIT_USAGE = 1, NH_EXIT_FAIL = 2 };
+
+extern int nh_cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+
+int nh_cmd_costs(int argc, char **argv);
+int nh_cmd_info(int argc, char **argv);
+int nh_cmd_run(int argc, char **argv);
+
+/* Messages on stderr tagged with the severity. */
+void nh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nh_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nh_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints err's message and returns NH_EXIT_FAIL. */
+int nh_cli_fail(const nh_error *err);
+
+/* Option values: each prints a usage error naming the option and returns
+ * 0 when the text is not a valid value. */
+int nh_parse_double(const char *opt, const char *text, double *out);
+int nh_parse_ratio(const char *opt, const char *text, double *out); /* also "1/255" */
+int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out);
+
+/* A shape as "1x28x28". */
+void nh_format_shape(char *buf, size_t size, const int64_t *shape, int ndim);
+
+/* A progress bar with the time left on stderr, shown only when stderr is a
+ * terminal and the run has lasted over a second. */
+typedef struct nh_progress {
+    double start;
+    int shown;
+    double last;
+} nh_progress;
+
+void nh_progress_update(void *data, int64_t done, int64_t total);
+void nh_progress_end(nh_progress *p);
+
+/* Seconds since an arbitrary origin (monotonic). */
+double nh_now(void);
+
+/* "real 1.2 s, CPU 2.3 s, peak memory 45.6 MB" on stderr. */
+void nh_cli_resources(double start);
+
+#endif

@@ -1,0 +1,298 @@
+/* nnheat costs MODEL -i INPUT: Landauer and Mismatch costs from samples. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/source_open.h"
+#include "report/report.h"
+
+static void costs_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: nnheat costs MODEL -i INPUT [options]\n"
+            "\n"
+            "Runs the samples of INPUT, and as many optimal samples, through MODEL (ONNX)\n"
+            "and prints the Landauer and Mismatch costs per layer and in total.\n"
+            "\n"
+            "Samples:\n"
+            "  -i, --input SPEC        .npy, IDX (.gz or not), .csv, or a generator\n"
+            "                          normal:MU,SIGMA / uniform:A,B (needs -n)\n"
+            "  -n, --samples N         the first N input samples [all]\n"
+            "      --scale X           input x becomes x * X + SHIFT; X may be a fraction\n"
+            "                          such as 1/255 [1]\n"
+            "      --shift X           [0]\n"
+            "      --seed S            seed of the generators [0]\n"
+            "  -p, --optimal SPEC      the optimal input distribution [normal:0,1]\n"
+            "      --optimal-samples N optimal samples [as many as input samples]\n"
+            "      --no-mismatch       Landauer cost only\n"
+            "\n"
+            "Estimation:\n"
+            "  -b, --bin-size B        histogram bin size [0.01]\n"
+            "  -e, --estimator NAME    chao-shen, plugin or miller-madow [chao-shen]\n"
+            "      --entropy MODE      differential (adds ln b per neuron) or discrete\n"
+            "                          [differential]\n"
+            "\n"
+            "Output:\n"
+            "  -T, --temperature K     kelvin [293.15]\n"
+            "  -u, --unit U            eV, J, zJ, kT or bits [eV]\n"
+            "      --json FILE         also write the results as JSON ('-' for stdout)\n"
+            "  -t, --threads N         threads, 0 for all cores [0]\n"
+            "      --batch N           samples per forward pass [256]\n"
+            "  -v, --verbose           more messages\n"
+            "  -q, --quiet             no messages but errors, no table\n");
+}
+
+typedef struct costs_args {
+    const char *model, *input, *optimal, *json;
+    nh_source_options in_opt, opt_opt;
+    int64_t optimal_samples;
+    nh_cost_options cost;
+    nh_run_info info;
+} costs_args;
+
+enum {
+    OPT_SCALE = 256, OPT_SHIFT, OPT_SEED, OPT_OPTIMAL_N, OPT_NO_MISMATCH, OPT_ENTROPY,
+    OPT_JSON, OPT_BATCH
+};
+
+static int parse_option(costs_args *a, int c, const char *arg)
+{
+    nh_error err = {0};
+    int64_t v;
+
+    switch (c) {
+    case 'i': a->input = arg; return 1;
+    case 'p': a->optimal = arg; return 1;
+    case 'n': return nh_parse_int64("-n", arg, 1, &a->in_opt.limit);
+    case OPT_SCALE: return nh_parse_ratio("--scale", arg, &a->in_opt.scale);
+    case OPT_SHIFT: return nh_parse_ratio("--shift", arg, &a->in_opt.shift);
+    case OPT_SEED:
+        if (!nh_parse_int64("--seed", arg, 0, &v))
+            return 0;
+        a->in_opt.seed = a->opt_opt.seed = (uint64_t)v;
+        return 1;
+    case OPT_OPTIMAL_N: return nh_parse_int64("--optimal-samples", arg, 1, &a->optimal_samples);
+    case OPT_NO_MISMATCH: a->cost.mismatch = NH_MISMATCH_NONE; return 1;
+    case 'b': return nh_parse_ratio("--bin-size", arg, &a->cost.bin_size);
+    case 'e':
+        if (nh_estimator_parse(arg, &a->cost.estimator, &err) == NH_OK)
+            return 1;
+        break;
+    case OPT_ENTROPY:
+        if (nh_entropy_mode_parse(arg, &a->cost.entropy, &err) == NH_OK)
+            return 1;
+        break;
+    case 'T': return nh_parse_double("--temperature", arg, &a->info.temperature);
+    case 'u':
+        if (nh_unit_parse(arg, &a->info.unit, &err) == NH_OK)
+            return 1;
+        break;
+    case OPT_JSON: a->json = arg; return 1;
+    case 't':
+        if (!nh_parse_int64("--threads", arg, 0, &v) || v > 4096)
+            return 0;
+        a->cost.threads = (int)v;
+        return 1;
+    case OPT_BATCH:
+        if (!nh_parse_int64("--batch", arg, 1, &v))
+            return 0;
+        a->cost.batch_size = (size_t)v;
+        return 1;
+    case 'v': nh_cli_verbosity = 2; return 1;
+    case 'q': nh_cli_verbosity = 0; return 1;
+    case 'h': costs_usage(stdout); exit(NH_EXIT_OK);
+    default: return 0;
+    }
+    nh_cli_error("%s", err.message);
+    return 0;
+}
+
+static int parse_costs(int argc, char **argv, costs_args *a)
+{
+    static const struct option longopts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"optimal", required_argument, NULL, 'p'},
+        {"samples", required_argument, NULL, 'n'},
+        {"scale", required_argument, NULL, OPT_SCALE},
+        {"shift", required_argument, NULL, OPT_SHIFT},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"optimal-samples", required_argument, NULL, OPT_OPTIMAL_N},
+        {"no-mismatch", no_argument, NULL, OPT_NO_MISMATCH},
+        {"bin-size", required_argument, NULL, 'b'},
+        {"estimator", required_argument, NULL, 'e'},
+        {"entropy", required_argument, NULL, OPT_ENTROPY},
+        {"temperature", required_argument, NULL, 'T'},
+        {"unit", required_argument, NULL, 'u'},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"threads", required_argument, NULL, 't'},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    nh_error err = {0};
+    int c;
+
+    while ((c = getopt_long(argc, argv, "i:p:n:b:e:T:u:t:vqh", longopts, NULL)) != -1)
+        if (!parse_option(a, c, optarg))
+            return 0;
+    if (optind != argc - 1 || !a->input) {
+        nh_cli_error("costs needs one MODEL and -i INPUT");
+        return 0;
+    }
+    a->model = argv[optind];
+    if (!(a->info.temperature > 0)) {
+        nh_cli_error("--temperature must be > 0 kelvin, got %g", a->info.temperature);
+        return 0;
+    }
+    if (nh_cost_options_check(&a->cost, &err) != NH_OK) {
+        nh_cli_error("%s", err.message);
+        return 0;
+    }
+    return 1;
+}
+
+static void print_header(const costs_args *a, const nh_costs *costs)
+{
+    double kt = nh_energy_from_nats(1.0, a->info.temperature, NH_UNIT_EV);
+
+    printf("model        %s\n", a->model);
+    printf("input        %s, %lld samples", a->input, (long long)nh_costs_samples(costs));
+    if (a->in_opt.scale != 1 || a->in_opt.shift != 0)
+        printf(", x * %g + %g", a->in_opt.scale, a->in_opt.shift);
+    printf("\n");
+    if (a->info.optimal)
+        printf("optimal      %s, %lld samples\n", a->info.optimal,
+               (long long)nh_costs_optimal_samples(costs));
+    else
+        printf("optimal      none (no Mismatch cost)\n");
+    printf("bin size     %g\n", a->cost.bin_size);
+    printf("temperature  %g K (kT = %.6g eV)\n", a->info.temperature, kt);
+    printf("estimator    %s, %s entropies\n", nh_estimator_name(a->cost.estimator),
+           nh_entropy_mode_name(a->cost.entropy));
+}
+
+static void print_table(const costs_args *a, const nh_model *model, const nh_costs *costs)
+{
+    const char *u = nh_unit_name(a->info.unit);
+    double t = a->info.temperature, l, m;
+    size_t clipped = 0, neurons = 0;
+    char lh[32], mh[32];
+
+    snprintf(lh, sizeof lh, "Landauer (%s)", u);
+    snprintf(mh, sizeof mh, "Mismatch (%s)", u);
+    printf("\n%3s  %-24s %-11s %-14s %9s %15s %15s %15s\n", "#", "layer", "kind", "shape",
+           "neurons", lh, mh, "clipped L / M");
+    for (size_t i = 0; i < nh_model_layer_count(model); i++) {
+        nh_layer_info li;
+        nh_layer_costs lc;
+        char shape[96], clip[40];
+
+        if (nh_model_layer(model, i, &li, NULL) != NH_OK
+            || nh_costs_layer(costs, i, &lc, NULL) != NH_OK)
+            continue;
+        nh_format_shape(shape, sizeof shape, li.shape, li.ndim);
+        snprintf(clip, sizeof clip, "%zu / %zu", lc.clipped_landauer, lc.clipped_mismatch);
+        printf("%3zu  %-24s %-11s %-14s %9zu %15.6g %15.6g %15s\n", i, li.name,
+               nh_layer_kind_name(li.kind), shape, li.neurons,
+               nh_energy_from_nats(lc.landauer, t, a->info.unit),
+               nh_energy_from_nats(lc.mismatch, t, a->info.unit), clip);
+        if (li.kind != NH_LAYER_INPUT && li.kind != NH_LAYER_RESHAPE) {
+            clipped += lc.clipped_landauer;
+            neurons += li.neurons;
+        }
+    }
+    nh_costs_total(costs, &l, &m);
+    printf("\ntotal        Landauer %.6g %s   Mismatch %.6g %s   sum %.6g %s\n",
+           nh_energy_from_nats(l, t, a->info.unit), u, nh_energy_from_nats(m, t, a->info.unit),
+           u, nh_energy_from_nats(l + m, t, a->info.unit), u);
+    if (a->cost.entropy == NH_ENTROPY_DIFFERENTIAL && neurons && 2 * clipped > neurons)
+        nh_cli_warn("%zu of %zu neurons had their Landauer cost clipped at 0; with point "
+                    "masses such as ReLU zeros, try --entropy discrete", clipped, neurons);
+}
+
+/* Opens the input and, unless there is no Mismatch, the optimal source
+ * with as many samples as the input by default. */
+static int open_sources(costs_args *a, const nh_model *model, nh_source **in,
+                        nh_source **opt)
+{
+    int64_t n;
+
+    if (!nh_cli_open_source(model, a->input, &a->in_opt, "input", in))
+        return 0;
+    if (a->cost.mismatch == NH_MISMATCH_NONE)
+        return 1;
+    a->info.optimal = a->optimal ? a->optimal : "normal:0,1";
+    n = a->optimal_samples;
+    if (n <= 0 && (n = nh_cli_count_samples(*in)) < 0)
+        return 0;
+    a->opt_opt.limit = n;
+    a->opt_opt.stream = 1;
+    return nh_cli_open_source(model, a->info.optimal, &a->opt_opt, "optimal", opt);
+}
+
+int nh_cmd_costs(int argc, char **argv)
+{
+    costs_args a;
+    nh_error err = {0};
+    nh_model *model = NULL;
+    nh_source *in = NULL, *opt = NULL;
+    nh_costs *costs = NULL;
+    nh_progress progress = {nh_now(), 0, 0};
+    char *json = NULL;
+    int rc = NH_EXIT_FAIL;
+
+    memset(&a, 0, sizeof a);
+    nh_source_options_default(&a.in_opt);
+    nh_source_options_default(&a.opt_opt);
+    nh_cost_options_default(&a.cost);
+    a.info.temperature = NH_ROOM_TEMPERATURE;
+    a.info.unit = NH_UNIT_EV;
+    if (!parse_costs(argc, argv, &a)) {
+        costs_usage(stderr);
+        return NH_EXIT_USAGE;
+    }
+    a.cost.progress = nh_progress_update;
+    a.cost.progress_data = &progress;
+
+    if (nh_model_load_file(a.model, &model, &err) != NH_OK)
+        return nh_cli_fail(&err);
+    if (!open_sources(&a, model, &in, &opt))
+        goto done;
+    if (nh_costs_compute(model, in, opt, &a.cost, &costs, &err) != NH_OK) {
+        nh_progress_end(&progress);
+        rc = nh_cli_fail(&err);
+        goto done;
+    }
+    nh_progress_end(&progress);
+
+    a.info.model = a.model;
+    a.info.input = a.input;
+    a.info.bin_size = a.cost.bin_size;
+    a.info.estimator = a.cost.estimator;
+    a.info.entropy = a.cost.entropy;
+    a.info.mismatch = a.cost.mismatch;
+    if (nh_cli_verbosity > 0 && !(a.json && strcmp(a.json, "-") == 0)) {
+        print_header(&a, costs);
+        print_table(&a, model, costs);
+    }
+    if (a.json) {
+        json = nh_report_json(model, costs, &a.info, &err);
+        if (!json || nh_write_text(a.json, json, &err) != NH_OK) {
+            rc = nh_cli_fail(&err);
+            goto done;
+        }
+    }
+    nh_cli_resources(progress.start);
+    rc = NH_EXIT_OK;
+done:
+    free(json);
+    nh_costs_destroy(costs);
+    nh_source_destroy(in);
+    nh_source_destroy(opt);
+    nh_model_destroy(model);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* nnheat info MODEL: the layers, without running anything. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void info_usage(FILE *f)
+{
+    fprintf(f, "Usage: nnheat info MODEL\n"
+               "\n"
+               "Prints the layers nnheat cuts MODEL (ONNX) into: kind, the operators fused\n"
+               "into each, output shape (without the batch axis), neurons, and the size of\n"
+               "the largest initial set.\n");
+}
+
+static void print_layer(const nh_layer_info *li, size_t i)
+{
+    char shape[96], ops[256] = "";
+    size_t len = 0;
+
+    nh_format_shape(shape, sizeof shape, li->shape, li->ndim);
+    for (size_t k = 0; k < li->n_ops && len < sizeof ops; k++)
+        len += (size_t)snprintf(ops + len, sizeof ops - len, k ? "+%s" : "%s", li->ops[k]);
+    printf("%3zu  %-24s %-11s %-30s %-14s %10zu %11zu\n", i, li->name,
+           nh_layer_kind_name(li->kind), li->n_ops ? ops : "-", shape, li->neurons,
+           li->initial_set);
+}
+
+int nh_cmd_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    nh_error err = {0};
+    nh_model *model;
+    int64_t shape[NH_MAX_DIMS];
+    char buf[96];
+    int c;
+
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            info_usage(stdout);
+            return NH_EXIT_OK;
+        }
+        info_usage(stderr);
+        return NH_EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        nh_cli_error("info needs exactly one MODEL");
+        info_usage(stderr);
+        return NH_EXIT_USAGE;
+    }
+    if (nh_model_load_file(argv[optind], &model, &err) != NH_OK)
+        return nh_cli_fail(&err);
+
+    printf("model   %s\n", argv[optind]);
+    nh_format_shape(buf, sizeof buf, shape, nh_model_input_shape(model, shape));
+    printf("input   %s\n", buf);
+    nh_format_shape(buf, sizeof buf, shape, nh_model_output_shape(model, shape));
+    printf("output  %s\n", buf);
+    printf("layers  %zu\n\n", nh_model_layer_count(model));
+    printf("%3s  %-24s %-11s %-30s %-14s %10s %11s\n", "#", "name", "kind", "operators",
+           "shape", "neurons", "initial set");
+    for (size_t i = 0; i < nh_model_layer_count(model); i++) {
+        nh_layer_info li;
+
+        if (nh_model_layer(model, i, &li, &err) != NH_OK) {
+            nh_model_destroy(model);
+            return nh_cli_fail(&err);
+        }
+        print_layer(&li, i);
+    }
+    nh_model_destroy(model);
+    return NH_EXIT_OK;
+}

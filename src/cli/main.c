@@ -1,0 +1,215 @@
+/* nnheat <command> [options] */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int nh_cli_verbosity = 1;
+
+static void message(const char *tag, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "nnheat: %s", tag);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void nh_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    message("error: ", fmt, ap);
+    va_end(ap);
+}
+
+void nh_cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (nh_cli_verbosity < 1)
+        return;
+    va_start(ap, fmt);
+    message("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void nh_cli_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (nh_cli_verbosity < 2)
+        return;
+    va_start(ap, fmt);
+    message("", fmt, ap);
+    va_end(ap);
+}
+
+int nh_cli_fail(const nh_error *err)
+{
+    nh_cli_error("%s", err->message);
+    return NH_EXIT_FAIL;
+}
+
+int nh_parse_double(const char *opt, const char *text, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(text, &end);
+    if (end == text || *end || errno || !isfinite(*out)) {
+        nh_cli_error("%s: '%s' is not a finite number", opt, text);
+        return 0;
+    }
+    return 1;
+}
+
+int nh_parse_ratio(const char *opt, const char *text, double *out)
+{
+    const char *slash = strchr(text, '/');
+    char num[64];
+    double a, b;
+
+    if (!slash)
+        return nh_parse_double(opt, text, out);
+    if ((size_t)(slash - text) >= sizeof num) {
+        nh_cli_error("%s: '%s' is not a number or a fraction A/B", opt, text);
+        return 0;
+    }
+    memcpy(num, text, (size_t)(slash - text));
+    num[slash - text] = '\0';
+    if (!nh_parse_double(opt, num, &a) || !nh_parse_double(opt, slash + 1, &b))
+        return 0;
+    if (b == 0) {
+        nh_cli_error("%s: '%s' divides by zero", opt, text);
+        return 0;
+    }
+    *out = a / b;
+    return 1;
+}
+
+int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (end == text || *end || errno || v < min) {
+        nh_cli_error("%s: '%s' is not an integer >= %lld", opt, text, (long long)min);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+void nh_format_shape(char *buf, size_t size, const int64_t *shape, int ndim)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (ndim == 0)
+        snprintf(buf, size, "scalar");
+    for (int d = 0; d < ndim && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, d ? "x%lld" : "%lld",
+                                (long long)shape[d]);
+}
+
+double nh_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void nh_progress_update(void *data, int64_t done, int64_t total)
+{
+    nh_progress *p = data;
+    double now = nh_now(), elapsed = now - p->start;
+    int width = 30, filled;
+
+    if (nh_cli_verbosity < 1 || !isatty(STDERR_FILENO) || elapsed < 1.0)
+        return;
+    if (p->shown && now - p->last < 0.2 && done != total)
+        return;
+    p->shown = 1;
+    p->last = now;
+    if (total <= 0) {
+        fprintf(stderr, "\r%lld samples, %.0f s", (long long)done, elapsed);
+        return;
+    }
+    filled = (int)((double)width * (double)done / (double)total);
+    fprintf(stderr, "\r[%.*s%*s] %3.0f%%  %.0f s left ", filled,
+            "##############################", width - filled, "",
+            100.0 * (double)done / (double)total,
+            done > 0 ? elapsed * (double)(total - done) / (double)done : 0.0);
+}
+
+void nh_progress_end(nh_progress *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\r%*s\r", 60, "");
+}
+
+void nh_cli_resources(double start)
+{
+    struct rusage ru;
+
+    if (nh_cli_verbosity < 1 || getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    fprintf(stderr, "nnheat: real %.2f s, CPU %.2f s, peak memory %.1f MB\n",
+            nh_now() - start,
+            (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec
+                + (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec,
+            (double)ru.ru_maxrss / 1024.0);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: nnheat <command> [options]\n"
+            "\n"
+            "The least energy a trained neural network must dissipate each time it runs.\n"
+            "\n"
+            "Commands:\n"
+            "  costs MODEL -i INPUT   Landauer and Mismatch costs estimated from samples\n"
+            "  info MODEL             the layers nnheat cuts the model into\n"
+            "  run MODEL -i INPUT -o OUT.npy   inference only\n"
+            "  version                print the version\n"
+            "\n"
+            "Run 'nnheat <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (!cmd) {
+        usage(stderr);
+        return NH_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return NH_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("nnheat %s\n", nh_version());
+        return NH_EXIT_OK;
+    }
+    if (strcmp(cmd, "costs") == 0)
+        return nh_cmd_costs(argc - 1, argv + 1);
+    if (strcmp(cmd, "info") == 0)
+        return nh_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return nh_cmd_run(argc - 1, argv + 1);
+    nh_cli_error("unknown command '%s'", cmd);
+    usage(stderr);
+    return NH_EXIT_USAGE;
+}
