@@ -209,6 +209,7 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
     printf("\ntotal        Landauer %.6g %s   Mismatch %.6g %s   sum %.6g %s\n",
            nh_energy_from_nats(l, t, a->info.unit), u, nh_energy_from_nats(m, t, a->info.unit),
            u, nh_energy_from_nats(l + m, t, a->info.unit), u);
+    fflush(stdout);
     if (a->cost.entropy == NH_ENTROPY_DIFFERENTIAL && neurons && 2 * clipped > neurons)
         nh_cli_warn("%zu of %zu neurons had their Landauer cost clipped at 0; with point "
                     "masses such as ReLU zeros, try --entropy discrete", clipped, neurons);

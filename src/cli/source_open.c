@@ -8,21 +8,22 @@ int nh_cli_open_source(const nh_model *model, const char *spec, const nh_source_
                        const char *what, nh_source **out)
 {
     nh_error err = {0};
-    int64_t shape[NH_MAX_DIMS];
-    int nd = nh_model_input_shape(model, shape), reshaped = 0;
+    int64_t shape[NH_MAX_DIMS], have[NH_MAX_DIMS];
+    int nd = nh_model_input_shape(model, shape), reshaped = 0, have_nd = 0;
 
-    if (nh_source_open(spec, opt, out, &err) != NH_OK
-        || nh_source_set_shape(*out, nd, shape, &reshaped, &err) != NH_OK) {
+    *out = NULL;
+    if (nh_source_open(spec, opt, out, &err) == NH_OK)
+        have_nd = nh_source_shape(*out, have);
+    if (!*out || nh_source_set_shape(*out, nd, shape, &reshaped, &err) != NH_OK) {
         nh_source_destroy(*out);
         *out = NULL;
         nh_cli_error("%s: %s", what, err.message);
         return 0;
     }
     if (reshaped) {
-        int64_t have[NH_MAX_DIMS];
         char a[96], b[96];
 
-        nh_format_shape(a, sizeof a, have, nh_source_shape(*out, have));
+        nh_format_shape(a, sizeof a, have, have_nd);
         nh_format_shape(b, sizeof b, shape, nd);
         nh_cli_warn("%s: samples of %s reshaped to the model's input %s", spec, a, b);
     }

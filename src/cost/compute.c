@@ -3,13 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <omp.h>
 
 #include "core/error.h"
 #include "cost/cost-impl.h"
 #include "model/model-impl.h"
-#include "nn/exec.h"
+#include "nn/split.h"
 #include "stats/entropy.h"
 #include "stats/histogram.h"
 
@@ -156,8 +155,9 @@ static nh_status report_fault(const count_fault *f, const nh_model *m, size_t l,
 typedef struct pass {
     const nh_model *m;
     const nh_cost_options *opt;
-    nh_exec *ex;
+    nh_split *ex;
     float *buf;
+    size_t in_size;
     int threads;
     int64_t done, total; /* for progress, over both passes */
 } pass;
@@ -174,17 +174,22 @@ static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, const char *w
             return err->status;
         if (n == 0)
             break;
-        if (nh_exec_run(p->ex, p->buf, n, err) != NH_OK)
+        if (nh_split_run(p->ex, p->buf, n, p->in_size, err) != NH_OK)
             return err->status;
         for (size_t l = 0; l < m->n_layers; l++) {
             count_fault fault = {NH_OK, 0, 0, 0};
 
             if (!hs->layer[l])
                 continue;
-            count_layer(hs->layer[l], nh_exec_value(p->ex, m->layers[l].value), n,
-                        m->layers[l].neurons, p->opt->bin_size, *samples, p->threads, &fault);
-            if (fault.status != NH_OK)
-                return report_fault(&fault, m, l, what, p->opt->bin_size, err);
+            for (int c = 0; c < nh_split_chunks(p->ex); c++) {
+                size_t first, count;
+                const float *x = nh_split_value(p->ex, c, m->layers[l].value, &first, &count);
+
+                count_layer(hs->layer[l], x, count, m->layers[l].neurons, p->opt->bin_size,
+                            *samples + (int64_t)first, p->threads, &fault);
+                if (fault.status != NH_OK)
+                    return report_fault(&fault, m, l, what, p->opt->bin_size, err);
+            }
         }
         *samples += (int64_t)n;
         p->done += (int64_t)n;
@@ -308,13 +313,13 @@ static nh_status run_passes(const nh_model *m, nh_source *input, nh_source *opti
                             hist_set *q, nh_costs *c, nh_error *err)
 {
     size_t in_size = nh_source_sample_size(input);
-    pass ps = {m, opt, NULL, NULL, threads, 0, 0};
+    pass ps = {m, opt, NULL, NULL, in_size, threads, 0, 0};
     nh_status st;
 
     ps.total = nh_source_count(input);
     if (optimal && ps.total >= 0)
         ps.total = nh_source_count(optimal) < 0 ? -1 : ps.total + nh_source_count(optimal);
-    st = nh_exec_create(m->graph, opt->batch_size, &ps.ex, err);
+    st = nh_split_create(m->graph, opt->batch_size, threads, &ps.ex, err);
     if (st != NH_OK)
         return st;
     ps.buf = nh_alloc(err, opt->batch_size, in_size * sizeof *ps.buf);
@@ -325,7 +330,7 @@ static nh_status run_passes(const nh_model *m, nh_source *input, nh_source *opti
     if (st == NH_OK && optimal)
         st = count_pass(&ps, optimal, q, "optimal", &c->optimal_samples, err);
     free(ps.buf);
-    nh_exec_destroy(ps.ex);
+    nh_split_destroy(ps.ex);
     return st;
 }
 
@@ -390,7 +395,6 @@ nh_status nh_costs_compute(const nh_model *m, nh_source *input, nh_source *optim
         || (optimal && check_source(m, optimal, "optimal", err) != NH_OK))
         return err->status;
     threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
-    openblas_set_num_threads(threads);
 
     c = nh_calloc(err, 1, sizeof *c);
     if (!c)

@@ -6,7 +6,9 @@
 #include "core/file.h"
 #include "model/model-impl.h"
 #include "model/onnx.h"
-#include "nn/exec.h"
+#include "nn/split.h"
+
+#include <omp.h>
 
 static const char *const kind_names[] = {"input",   "dense",       "conv", "pool",
                                          "reshape", "elementwise", "add"};
@@ -120,18 +122,24 @@ nh_status nh_model_forward(const nh_model *model, const float *input, size_t n,
 {
     const nh_graph *g = model->graph;
     int64_t shape[NH_MAX_DIMS];
-    int nd = nh_model_output_shape(model, shape);
-    size_t out_size = (size_t)nh_shape_count(nd, shape, 1);
-    nh_exec *ex = NULL;
+    int nd = nh_model_input_shape(model, shape);
+    size_t in_size = (size_t)nh_shape_count(nd, shape, 1), out_size;
+    nh_split *s = NULL;
     nh_status st;
 
     if (n == 0)
         return NH_OK;
-    st = nh_exec_create(g, n, &ex, err);
+    nd = nh_model_output_shape(model, shape);
+    out_size = (size_t)nh_shape_count(nd, shape, 1);
+    st = nh_split_create(g, n, omp_get_num_procs(), &s, err);
     if (st == NH_OK)
-        st = nh_exec_run(ex, input, n, err);
-    if (st == NH_OK)
-        memcpy(output, nh_exec_value(ex, g->output), n * out_size * sizeof *output);
-    nh_exec_destroy(ex);
+        st = nh_split_run(s, input, n, in_size, err);
+    for (int c = 0; st == NH_OK && c < nh_split_chunks(s); c++) {
+        size_t first, count;
+        const float *y = nh_split_value(s, c, g->output, &first, &count);
+
+        memcpy(output + first * out_size, y, count * out_size * sizeof *output);
+    }
+    nh_split_destroy(s);
     return st;
 }

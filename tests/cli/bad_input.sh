@@ -1,0 +1,48 @@
+# Bad input gives exit status 2 and a message naming the problem.
+. "$NH_SOURCE_DIR/tests/cli/common.shlib"
+MODEL=$NH_SOURCE_DIR/examples/fashion_mnist/model.onnx
+DENSE=$NH_SOURCE_DIR/tests/data/costs/dense_linear.onnx
+
+# A truncated and a corrupt ONNX file.
+head -c 2000 "$MODEL" >"$TMP/truncated.onnx"
+expect_fail 2 "truncated.onnx" -- "$NNHEAT" info "$TMP/truncated.onnx"
+head -c 3000 /dev/urandom >"$TMP/corrupt.onnx"
+expect_fail 2 "corrupt.onnx" -- "$NNHEAT" costs "$TMP/corrupt.onnx" -i normal:0,1 -n 10
+: >"$TMP/empty.onnx"
+expect_fail 2 "empty.onnx" -- "$NNHEAT" info "$TMP/empty.onnx"
+
+# An unsupported operator names the operator and the node.
+expect_fail 2 "Erf.*mystery|mystery.*Erf" -- \
+    "$NNHEAT" info "$NH_SOURCE_DIR/tests/data/costs/unsupported_op.onnx"
+
+# A missing file.
+expect_fail 2 "no_such_model.onnx" -- "$NNHEAT" info "$TMP/no_such_model.onnx"
+expect_fail 2 "no_such_data.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/no_such_data.npy"
+
+# .npy: empty, truncated, wrong shape, NaN.
+: >"$TMP/empty.npy"
+expect_fail 2 "empty.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/empty.npy"
+$PY -c "
+import numpy as np
+np.save('$TMP/good.npy', np.random.default_rng(1).normal(size=(50, 4)).astype('f4'))
+np.save('$TMP/shape.npy', np.zeros((50, 5), 'f4'))
+a = np.ones((50, 4), 'f4'); a[17, 2] = np.nan
+np.save('$TMP/nan.npy', a)
+"
+head -c 500 "$TMP/good.npy" >"$TMP/truncated.npy"
+expect_fail 2 "truncated.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/truncated.npy"
+expect_fail 2 "shape.npy.*5.*4|shape.npy.*4.*5" -- "$NNHEAT" costs "$DENSE" -i "$TMP/shape.npy"
+expect_fail 2 "nan.npy.*17|17.*nan.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/nan.npy"
+
+# Bin size of 0 or below, a bad estimator: usage errors name the option.
+expect_fail 1 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b 0
+expect_fail 1 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b -0.5
+expect_fail 1 "estimator" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -e guess
+expect_fail 1 "unit" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -u furlong
+# A generator without a count, a malformed generator.
+expect_fail 2 "-n|count" -- "$NNHEAT" costs "$DENSE" -i normal:0,1
+expect_fail 2 "normal:0" -- "$NNHEAT" costs "$DENSE" -i normal:0 -n 10
+
+# The good file works.
+if "$NNHEAT" costs "$DENSE" -i "$TMP/good.npy" -q; then ok; else bad "good.npy failed"; fi
+finish
