@@ -459,6 +459,7 @@ typedef struct loader {
     str_map values;      /* value name -> index in g->values */
     str_map used;        /* names some node or graph output reads */
     int64_t fixed_batch; /* the input's first dimension if the file fixes it */
+    int prefixed;        /* err already starts with the name (from shape inference) */
     nh_error *err;
 } loader;
 
@@ -735,8 +736,10 @@ static nh_status static_shape(const node_ctx *c, int v, int *ndim, int64_t *dims
         g->output = v;
         st = nh_graph_infer_shapes(g, c->L->err);
         g->output = saved;
-        if (st)
+        if (st) {
+            c->L->prefixed = 1; /* shape inference names g->source */
             return st;
+        }
         if (g->values[v].ndim == 0)
             return node_fail(c, NH_EUNSUPPORTED, "the shape of \"%s\" is not known",
                              g->values[v].name);
@@ -2209,8 +2212,10 @@ static nh_status load_model(const void *data, size_t size, const char *name, con
         st = NH_ENOMEM;
     else if ((st = read_opset(&L, mp)) || (st = collect_used(&L)) ||
              (st = load_initializers(&L)) || (st = load_inputs(&L, b)) ||
-             (st = load_nodes(&L)) || (st = set_output(&L)))
-        nh_error_prefix(err, "%s", name);
+             (st = load_nodes(&L)) || (st = set_output(&L))) {
+        if (!L.prefixed)
+            nh_error_prefix(err, "%s", name);
+    }
     if (!st) {
         nh_graph_prune(L.g);
         *out = L.g;
