@@ -4,7 +4,7 @@
 set -e
 PKGS="cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
 libonnx-testdata libopenblas-dev libcjson-dev zlib1g-dev dataset-fashion-mnist
-python3-numpy"
+python3-numpy python3-onnx"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
