@@ -362,7 +362,7 @@ nh_status nh_array_reader_open(nh_source *src, gzFile f, const nh_array_layout *
     int64_t total;
     nh_status s;
 
-    nh_shape_format(shape, sizeof shape, lay->ndim, lay->shape);
+    nh_data_shape_format(shape, sizeof shape, lay->ndim, lay->shape);
     if (lay->count <= 0) {
         s = nh_fail(err, NH_EFORMAT, "%s: no samples (the array has %lld along its first axis)",
                     src->name, (long long)lay->count);
@@ -631,10 +631,12 @@ typedef struct npy_header {
 static nh_status npy_malformed(const nh_source *src, const char *text, size_t len, const lit *l,
                                const char *what, nh_error *err)
 {
-    size_t at = (size_t)(l->p - text);
+    size_t at = (size_t)(l->p - text), shown = len;
 
-    return nh_fail(err, NH_EFORMAT, "%s: malformed .npy header at byte %zu of %zu (%s): %.120s",
-                   src->name, at, len, what, text);
+    while (shown > 0 && isspace((unsigned char)text[shown - 1]))
+        shown--;
+    return nh_fail(err, NH_EFORMAT, "%s: malformed .npy header at byte %zu of %zu (%s): %.*s",
+                   src->name, at, len, what, (int)(shown > 120 ? 120 : shown), text);
 }
 
 static nh_status npy_parse_header(const nh_source *src, const char *text, size_t len,

@@ -39,7 +39,7 @@ static nh_status options_check(const nh_source_options *opt, nh_error *err)
     return NH_OK;
 }
 
-void nh_shape_format(char *buf, size_t size, int ndim, const int64_t *shape)
+void nh_data_shape_format(char *buf, size_t size, int ndim, const int64_t *shape)
 {
     size_t n = 0;
 
@@ -316,7 +316,7 @@ nh_status nh_source_set_shape(nh_source *src, int ndim, const int64_t *shape, in
     if (!src || ndim < 0 || ndim > NH_MAX_DIMS || (ndim > 0 && !shape))
         return nh_fail(err, NH_EINVAL, "nh_source_set_shape: a shape of rank 0 to %d is needed",
                        NH_MAX_DIMS);
-    nh_shape_format(want, sizeof want, ndim, shape);
+    nh_data_shape_format(want, sizeof want, ndim, shape);
     size = shape_size(ndim, shape);
     if (size == 0)
         return nh_fail(err, NH_ESHAPE, "%s: the model's input shape %s is not a fixed shape "
@@ -325,7 +325,7 @@ nh_status nh_source_set_shape(nh_source *src, int ndim, const int64_t *shape, in
     if (!src->is_generator) {
         file_size = shape_size(src->file_ndim, src->file_shape);
         if (file_size != size) {
-            nh_shape_format(have, sizeof have, src->file_ndim, src->file_shape);
+            nh_data_shape_format(have, sizeof have, src->file_ndim, src->file_shape);
             return nh_fail(err, NH_ESHAPE,
                            "%s: samples have shape %s (%zu values); the model expects %s "
                            "(%zu values)",
@@ -355,11 +355,13 @@ static nh_status check_finite(const nh_source *src, const float *buf, size_t n, 
             int transformed = src->opt.scale != 1.0 || src->opt.shift != 0.0;
 
             return nh_fail(err, NH_ENUMERIC, "%s: sample %lld, value %zu is %s%s; samples must "
-                           "be finite", src->name,
+                           "be finite%s", src->name,
                            (long long)(src->pos + (int64_t)(i / src->sample_size)),
                            i % src->sample_size,
                            isnan(buf[i]) ? "NaN" : buf[i] > 0 ? "+infinity" : "-infinity",
-                           transformed ? " after scale and shift" : "");
+                           transformed ? " after scale and shift" : "",
+                           isnan(buf[i]) ? "" : " (values are read as float32, whose largest "
+                                                "is 3.4e38)");
         }
     }
     return NH_OK;
