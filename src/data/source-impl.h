@@ -109,7 +109,7 @@ int nh_generator_spec(const char *spec);
 nh_status nh_generator_open(nh_source *src, const char *spec, nh_error *err);
 
 /* Writes shape as Python prints a tuple: "()", "(784,)", "(1, 28, 28)". */
-void nh_shape_format(char *buf, size_t size, int ndim, const int64_t *shape);
+void nh_data_shape_format(char *buf, size_t size, int ndim, const int64_t *shape);
 
 /* Reads exactly len bytes from f into buf; *got is what was read. Returns
  * NH_EIO (naming name) on a read error, NH_OK otherwise even when *got <
