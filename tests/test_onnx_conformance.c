@@ -10,12 +10,6 @@
  * dim and run as one tensor. A batched run is also checked sample by sample
  * against the batch.
  *
- * Some operators' only tests use the opset that last changed them, older
- * than the loader's minimum (NH_ONNX_OPSET_MIN). For the operators in
- * same_since_opset7, whose definition has not changed from that opset up
- * to opset 21, the test checks that the loader refuses the old opset, then
- * loads the same model with its opset import raised to the minimum.
- *
  * Directories listed in expected_unsupported must fail to load with
  * NH_EUNSUPPORTED; every other matching directory must pass. */
 #include <dirent.h>
@@ -83,13 +77,6 @@ static const expected expected_unsupported[] = {
     {"test_softmax_example_expanded", "Softmax expanded into ReduceMax, Exp, ReduceSum"},
     {"test_softmax_large_number_expanded", "Softmax expanded into ReduceMax, Exp, ReduceSum"},
     {"test_softmax_negative_axis_expanded", "Softmax expanded into ReduceMax, Exp, ReduceSum"},
-};
-
-/* Operators whose current definition (up to opset 21) dates from before
- * opset 7: Elu-6, Selu-6, HardSigmoid-6, Softplus-1, GlobalAveragePool-1,
- * GlobalMaxPool-1 (ONNX's Changelog.md). */
-static const char *const same_since_opset7[] = {
-    "Elu", "Selu", "HardSigmoid", "Softplus", "GlobalAveragePool", "GlobalMaxPool",
 };
 
 typedef enum outcome { OUT_PASS, OUT_UNSUPPORTED, OUT_FAIL } outcome;
@@ -206,48 +193,6 @@ static int graph_inputs(const void *model, size_t size, char **names, int max)
     return n;
 }
 
-static int same_since(const char *op)
-{
-    for (size_t i = 0; i < sizeof same_since_opset7 / sizeof same_since_opset7[0]; i++)
-        if (!strcmp(op, same_since_opset7[i]))
-            return 1;
-    return 0;
-}
-
-/* When the model's default-domain opset is below NH_ONNX_OPSET_MIN and its
- * every node is an operator of same_since_opset7: the model with the opset
- * raised, in *out (freed by the caller), and the old opset in *old. */
-static int raise_opset(const void *model, size_t size, void **out, size_t *out_size,
-                       int64_t *old)
-{
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, model);
-    int ok = mp && mp->graph && mp->graph->n_node > 0, raised = 0;
-
-    for (size_t i = 0; ok && i < mp->graph->n_node; i++)
-        ok = !mp->graph->node[i]->domain || !mp->graph->node[i]->domain[0] ?
-                 same_since(mp->graph->node[i]->op_type) : 0;
-    for (size_t i = 0; ok && i < mp->n_opset_import; i++) {
-        Onnx__OperatorSetIdProto *o = mp->opset_import[i];
-
-        if ((!o->domain || !o->domain[0]) && o->version < NH_ONNX_OPSET_MIN) {
-            *old = o->version;
-            o->version = NH_ONNX_OPSET_MIN;
-            raised = 1;
-        }
-    }
-    if (ok && raised) {
-        *out_size = onnx__model_proto__get_packed_size(mp);
-        *out = malloc(*out_size ? *out_size : 1);
-        if (*out)
-            onnx__model_proto__pack(mp, *out);
-        else
-            raised = 0;
-    }
-    if (mp)
-        onnx__model_proto__free_unpacked(mp, NULL);
-    return ok && raised;
-}
-
 static int close_enough(float got, float want)
 {
     if (got != got || want != want)
@@ -338,10 +283,8 @@ static void free_tensors(tensor *t, int n)
 /* One test_data_set_*: bind inputs 1..k, load, infer, run, compare. */
 static outcome run_set(const char *dir, const char *set, const void *model, size_t size,
                        char *const *names, int n_names, const char *expect, char *msg,
-                       size_t msz, int *static_batch, int64_t *raised_from)
+                       size_t msz, int *static_batch)
 {
-    void *raised = NULL;
-    size_t raised_size = 0;
     char path[2048], file[32];
     tensor in[MAX_INPUTS] = {{0}}, out = {0};
     float *values[MAX_INPUTS];
@@ -368,11 +311,6 @@ static outcome run_set(const char *dir, const char *set, const void *model, size
     path_join(path, sizeof path, dir, NULL, "model.onnx");
     st = nh_onnx_load_bind(model, size, path, (const char *const *)names + 1, values + 1,
                            ndims + 1, dims + 1, n_in > 1 ? n_in - 1 : 0, &g, &err);
-    if (st == NH_EUNSUPPORTED && !expect &&
-        raise_opset(model, size, &raised, &raised_size, raised_from))
-        st = nh_onnx_load_bind(raised, raised_size, path, (const char *const *)names + 1,
-                               values + 1, ndims + 1, dims + 1, n_in > 1 ? n_in - 1 : 0, &g,
-                               &err);
     if (expect) {
         snprintf(msg, msz, "%s", st ? err.message : "loaded, but expected NH_EUNSUPPORTED");
         res = st == NH_EUNSUPPORTED ? OUT_UNSUPPORTED : OUT_FAIL;
@@ -407,14 +345,13 @@ done:
     nh_graph_destroy(g);
     free_tensors(in, n_in);
     free(out.data);
-    free(raised);
     return res;
 }
 
 /* Every data set of one test directory; the outcome of the first that does
  * not pass. */
 static outcome run_dir(const char *root, const char *name, char *msg, size_t msz,
-                       int *static_batch, int64_t *raised_from)
+                       int *static_batch)
 {
     char dir[1024], path[2048], *names[MAX_INPUTS], *sets[MAX_SETS];
     const char *expect = expected_reason(name);
@@ -439,7 +376,7 @@ static outcome run_dir(const char *root, const char *name, char *msg, size_t msz
         snprintf(msg, msz, "model has %d inputs and %d data sets", n_names, n_sets);
     for (int i = 0; i < n_sets && n_names >= 1; i++) {
         res = run_set(dir, sets[i], model, size, names, n_names, expect, msg, msz,
-                      static_batch, raised_from);
+                      static_batch);
         if (res != OUT_PASS)
             break;
     }
@@ -456,7 +393,6 @@ int main(void)
     const char *root = NH_ONNX_TESTDATA "/node";
     char *dirs[2048], msg[1200];
     int n = list_dir(root, "test_", dirs, 2048), counts[3] = {0, 0, 0}, run = 0, fixed = 0;
-    int raised = 0;
 
     if (n == 0) {
         fprintf(stderr, "no ONNX test data under %s (install libonnx-testdata)\n", root);
@@ -464,7 +400,6 @@ int main(void)
     }
     for (int i = 0; i < n; i++) {
         int static_batch = 0;
-        int64_t raised_from = 0;
         outcome res;
 
         if (!matches(dirs[i])) {
@@ -472,18 +407,13 @@ int main(void)
             continue;
         }
         msg[0] = '\0';
-        res = run_dir(root, dirs[i], msg, sizeof msg, &static_batch, &raised_from);
+        res = run_dir(root, dirs[i], msg, sizeof msg, &static_batch);
         run++;
         counts[res]++;
         CHECK(res != OUT_FAIL);
         if (res == OUT_PASS) {
             fixed += static_batch;
-            raised += raised_from > 0;
-            printf("PASS %s%s", dirs[i], static_batch ? " (batch fixed)" : "");
-            if (raised_from > 0)
-                printf(" (opset %lld refused, read as opset %d)", (long long)raised_from,
-                       NH_ONNX_OPSET_MIN);
-            printf("\n");
+            printf("PASS %s%s\n", dirs[i], static_batch ? " (batch fixed)" : "");
         } else if (res == OUT_UNSUPPORTED) {
             printf("UNSUPPORTED(expected) %s: %s [%s]\n", dirs[i], expected_reason(dirs[i]),
                    msg);
@@ -492,9 +422,9 @@ int main(void)
         }
         free(dirs[i]);
     }
-    printf("%d directories: %d passed (%d with the batch fixed, %d with the opset raised), "
-           "%d unsupported as expected, %d failed\n", run, counts[OUT_PASS], fixed, raised,
-           counts[OUT_UNSUPPORTED], counts[OUT_FAIL]);
+    printf("%d directories: %d passed (%d with the batch fixed), %d unsupported as expected, "
+           "%d failed\n", run, counts[OUT_PASS], fixed, counts[OUT_UNSUPPORTED],
+           counts[OUT_FAIL]);
     CHECK(run > 0);
     return check_summary();
 }
