@@ -102,7 +102,7 @@ static int parse_expected(char *line, expected *e)
 
 static int is_text(const char *name)
 {
-    return strstr(name, ".csv") || strstr(name, ".txt");
+    return strstr(name, ".csv") || strstr(name, ".tsv") || strstr(name, ".txt");
 }
 
 /* Reads the file with several batch sizes and compares with numpy. */

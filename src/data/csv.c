@@ -4,7 +4,9 @@
  * line that mixes them is an error); a first line with none of them splits
  * at runs of blanks (numpy.savetxt's default), which also covers one value
  * per line. The first line is a header when one of its fields is not a
- * number. Blank lines are allowed only at the end of the file. The number of
+ * number. Fields may be wrapped in double quotes, but a delimiter inside the
+ * quotes is not supported. Blank lines are allowed only at the end of the
+ * file. The number of
  * samples is not known until the end: nh_source_count gives -1. */
 #include <errno.h>
 #include <stdlib.h>
@@ -152,6 +154,10 @@ static char *next_field(const csv_state *st, char **cur)
         p++;
     while (end > p && is_blank(end[-1]))
         end--;
+    if (end - p >= 2 && *p == '"' && end[-1] == '"') { /* "1.5" as some tools write */
+        p++;
+        end--;
+    }
     *end = '\0';
     return p;
 }

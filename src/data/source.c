@@ -159,7 +159,7 @@ static int has_extension(const char *name, const char *ext)
 }
 
 /* Opens a file and picks its reader: by magic bytes (.npy, IDX), then by
- * extension (.csv, .txt). */
+ * extension (.csv, .tsv, .txt). */
 static nh_status source_open_file(nh_source *src, nh_error *err)
 {
     unsigned char magic[8];
@@ -190,7 +190,8 @@ static nh_status source_open_file(nh_source *src, nh_error *err)
         return nh_npy_open(src, f, err);
     if (got >= 4 && nh_idx_magic(magic))
         return nh_idx_open(src, f, err);
-    if (has_extension(src->name, ".csv") || has_extension(src->name, ".txt"))
+    if (has_extension(src->name, ".csv") || has_extension(src->name, ".tsv") ||
+        has_extension(src->name, ".txt"))
         return nh_csv_open(src, f, err);
     gzclose(f);
 
@@ -202,7 +203,7 @@ static nh_status source_open_file(nh_source *src, nh_error *err)
                        src->name);
     return nh_fail(err, NH_EUNSUPPORTED,
                    "%s: unknown format: expected .npy (magic \\x93NUMPY), IDX (magic 00 00 "
-                   "TYPE NDIM) or .csv/.txt",
+                   "TYPE NDIM) or .csv/.tsv/.txt",
                    src->name);
 }
 

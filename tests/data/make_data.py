@@ -194,6 +194,12 @@ def write_csv():
     with gz_open(path("gz.csv.gz")) as f:
         f.write(b"p0,p1,p2\n1.5,-2,3e-3\n4,5.25,-6e10\n0,1,2\n7,8,9\n")
     expect("gz.csv.gz", a)
+    with open(path("tabs.tsv"), "w") as f:
+        f.write("a\tb\tc\n1.5\t-2\t3e-3\n4\t5.25\t-6e10\n0\t1\t2\n7\t8\t9\n")
+    expect("tabs.tsv", a)
+    with open(path("quoted.csv"), "w") as f:
+        f.write('"x","y","z"\n"1.5","-2",3e-3\n4,5.25,"-6e10"\n0,1,2\n7,8,9\n')
+    expect("quoted.csv", a)
     with open(path("one_column.csv"), "w") as f:
         f.write("value\n1\n2\n3\n")
     expect("one_column.csv", np.array([[1], [2], [3]]))
