@@ -169,8 +169,9 @@ static nh_status read_tensor(const char *path, tensor *t, nh_error *err)
     return st;
 }
 
-/* Names of the graph inputs that are not initializers, in order. */
-static int graph_inputs(const void *model, size_t size, char **names, int max)
+/* Names of the graph inputs that are not initializers, in order, and
+ * whether each is a tensor (not a sequence or an optional). */
+static int graph_inputs(const void *model, size_t size, char **names, int *is_tensor, int max)
 {
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, model);
     int n = 0;
@@ -186,8 +187,11 @@ static int graph_inputs(const void *model, size_t size, char **names, int max)
 
         for (size_t j = 0; j < mp->graph->n_initializer; j++)
             init |= !strcmp(mp->graph->initializer[j]->name, name);
-        if (!init)
-            names[n++] = strdup(name);
+        if (init)
+            continue;
+        is_tensor[n] = mp->graph->input[i]->type && mp->graph->input[i]->type->value_case ==
+                                                        ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        names[n++] = strdup(name);
     }
     onnx__model_proto__free_unpacked(mp, NULL);
     return n;
@@ -282,8 +286,8 @@ static void free_tensors(tensor *t, int n)
 
 /* One test_data_set_*: bind inputs 1..k, load, infer, run, compare. */
 static outcome run_set(const char *dir, const char *set, const void *model, size_t size,
-                       char *const *names, int n_names, const char *expect, char *msg,
-                       size_t msz, int *static_batch)
+                       char *const *names, const int *is_tensor, int n_names,
+                       const char *expect, char *msg, size_t msz, int *static_batch)
 {
     char path[2048], file[32];
     tensor in[MAX_INPUTS] = {{0}}, out = {0};
@@ -297,7 +301,8 @@ static outcome run_set(const char *dir, const char *set, const void *model, size
 
     for (; n_in < n_names && n_in < MAX_INPUTS; n_in++) {
         snprintf(file, sizeof file, "input_%d.pb", n_in);
-        if (!path_join(path, sizeof path, dir, set, file) || !file_exists(path))
+        if (!is_tensor[n_in] || !path_join(path, sizeof path, dir, set, file) ||
+            !file_exists(path))
             break;
         if (read_tensor(path, &in[n_in], &err)) {
             if (expect)
@@ -354,6 +359,7 @@ static outcome run_dir(const char *root, const char *name, char *msg, size_t msz
                        int *static_batch)
 {
     char dir[1024], path[2048], *names[MAX_INPUTS], *sets[MAX_SETS];
+    int is_tensor[MAX_INPUTS];
     const char *expect = expected_reason(name);
     void *model = NULL;
     size_t size;
@@ -370,12 +376,12 @@ static outcome run_dir(const char *root, const char *name, char *msg, size_t msz
         snprintf(msg, msz, "%s", err.message);
         return OUT_FAIL;
     }
-    n_names = graph_inputs(model, size, names, MAX_INPUTS);
+    n_names = graph_inputs(model, size, names, is_tensor, MAX_INPUTS);
     n_sets = list_dir(dir, "test_data_set_", sets, MAX_SETS);
     if (n_names < 1 || n_sets < 1)
         snprintf(msg, msz, "model has %d inputs and %d data sets", n_names, n_sets);
     for (int i = 0; i < n_sets && n_names >= 1; i++) {
-        res = run_set(dir, sets[i], model, size, names, n_names, expect, msg, msz,
+        res = run_set(dir, sets[i], model, size, names, is_tensor, n_names, expect, msg, msz,
                       static_batch);
         if (res != OUT_PASS)
             break;
