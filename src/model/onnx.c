@@ -1851,6 +1851,28 @@ static nh_status load_constant(const node_ctx *c)
     return st ? st : add_const(c->L, c->np->output[0], &t);
 }
 
+/* The first opset whose form of op the loader reads; older forms differ
+ * (Pad's "paddings", Concat's default axis, Reshape's shape attribute,
+ * Cast's type as a string, the legacy broadcast attribute of Gemm and the
+ * arithmetic operators, is_test in BatchNormalization and Dropout). The
+ * other operators read here have kept their form since opset 1, give or
+ * take the consumed_inputs hint, which is ignored. */
+static int first_opset(const char *op)
+{
+    static const struct {
+        const char *op;
+        int opset;
+    } forms[] = {{"Pad", 2}, {"Concat", 4}, {"Reshape", 5}, {"Cast", 6}, {"Gemm", 7},
+                 {"Add", 7}, {"Sub", 7}, {"Mul", 7}, {"Div", 7}, {"BatchNormalization", 7},
+                 {"Dropout", 7}};
+    size_t k;
+
+    for (k = 0; k < sizeof forms / sizeof forms[0]; k++)
+        if (strcmp(op, forms[k].op) == 0)
+            return forms[k].opset;
+    return 1;
+}
+
 /* Loads one node whose inputs are resolved: a Constant, a folded node or a
  * computed one. */
 static nh_status load_node_body(const node_ctx *c)
@@ -1863,6 +1885,10 @@ static nh_status load_node_body(const node_ctx *c)
     e = op_find(c->op);
     if (!e && !is_foldable(c->op))
         return node_fail(c, NH_EUNSUPPORTED, "operator not supported by nnheat");
+    if (first_opset(c->op) > c->L->opset)
+        return node_fail(c, NH_EUNSUPPORTED, "the opset %lld form of this operator is not "
+                         "supported (opset %d or later is)", (long long)c->L->opset,
+                         first_opset(c->op));
     for (k = 1; k < (int)c->np->n_output; k++) {
         const char *o = c->np->output[k];
 
@@ -1946,10 +1972,10 @@ static nh_status read_opset(loader *L, const Onnx__ModelProto *mp)
         if (!o->domain || !o->domain[0] || strcmp(o->domain, "ai.onnx") == 0)
             L->opset = o->has_version ? o->version : 0;
     }
+    if (mp->n_opset_import == 0)
+        L->opset = 1; /* IR versions 1 and 2 had no opset_import */
     if (L->opset < 0)
-        return nh_fail(L->err, NH_EUNSUPPORTED,
-                       "the model imports no default-domain opset (opsets %d to %d are "
-                       "supported)", NH_ONNX_OPSET_MIN, NH_ONNX_OPSET_MAX);
+        return nh_fail(L->err, NH_EUNSUPPORTED, "the model imports no default-domain opset");
     if (L->opset < NH_ONNX_OPSET_MIN || L->opset > NH_ONNX_OPSET_MAX)
         return nh_fail(L->err, NH_EUNSUPPORTED,
                        "ONNX opset %lld is not supported (opsets %d to %d are)",

@@ -1,6 +1,10 @@
 /* Loading ONNX models (onnx.proto, read with protobuf-c) into the graph IR.
  *
- * Opsets 7 to 21 of the default domain are read. Weights and the constants
+ * Opsets 7 to 21 of the default domain are read, and older files whose
+ * operators all still have the form they have in opset 7 (activations,
+ * Conv, pools, MatMul, ... but not Gemm, the arithmetic operators with
+ * their legacy broadcast attribute, BatchNormalization or Dropout, which
+ * changed in opset 7). Weights and the constants
  * of shape arithmetic become constant values; the shape arithmetic that
  * exporters write around Reshape (Shape, Gather, Unsqueeze, Concat, ...) is
  * evaluated at load time, with NH_DIM_BATCH standing for the batch size.
@@ -19,8 +23,11 @@
 
 #include "model/graph.h"
 
-/* The default-domain opsets nh_onnx_load reads. */
-#define NH_ONNX_OPSET_MIN 7
+/* The default-domain opsets nh_onnx_load reads: every supported operator
+ * from NH_ONNX_OPSET_FULL to NH_ONNX_OPSET_MAX, only the unchanged ones
+ * from NH_ONNX_OPSET_MIN. */
+#define NH_ONNX_OPSET_MIN 1
+#define NH_ONNX_OPSET_FULL 7
 #define NH_ONNX_OPSET_MAX 21
 
 /* Parses the ModelProto in data (size bytes, which the caller keeps) and

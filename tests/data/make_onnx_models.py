@@ -236,9 +236,16 @@ def error_models():
     save(helper.make_graph(nodes, "pad_reflect", [x], [io("y", ["N", 5])], [pads]),
          "pad_reflect.onnx")
 
-    # Opset 6 (too old) and a symbolic non-batch axis.
+    # Opset 6: Relu has its current form, Add its legacy broadcast one.
+    c = numpy_helper.from_array(np.ones(3, dtype=np.float32), "c")
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Add", ["r", "c"], ["y"], name="add", broadcast=1)]
+    save(helper.make_graph(nodes, "opset6", [x, io("c", [3])], [y], [c]), "opset6.onnx",
+         opset=6, ir_version=3)
+    # Opset 22, past what the loader knows.
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
-    save(helper.make_graph(nodes, "opset6", [x], [y]), "opset6.onnx", opset=6)
+    save(helper.make_graph(nodes, "opset22", [x], [y]), "opset22.onnx", opset=22, check=False)
+    # A symbolic axis other than the batch.
     save(helper.make_graph(nodes, "symbolic_axis", [io("x", ["N", "C"])], [io("y", ["N", "C"])]),
          "symbolic_axis.onnx")
 
