@@ -170,8 +170,9 @@ static void conv2d_reference(const float *x, const int64_t *dx, const float *w, 
 
                                 if (ih < 0 || ih >= dx[2] || iw < 0 || iw >= dx[3])
                                     continue;
-                                s += (double)x[((b * dx[1] + gi * cg + c) * dx[2] + ih) * dx[3] + iw] *
-                                     w[((m * cg + c) * dw[2] + kh) * dw[3] + kw];
+                                int64_t xi = ((b * dx[1] + gi * cg + c) * dx[2] + ih) * dx[3] + iw;
+
+                                s += (double)x[xi] * w[((m * cg + c) * dw[2] + kh) * dw[3] + kw];
                             }
                     y[((b * dy[1] + m) * dy[2] + oh) * dy[3] + ow] = (float)s;
                 }

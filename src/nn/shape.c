@@ -274,15 +274,16 @@ static nh_status window_shape(shape_ctx *c, const nh_shape *x, nh_shape *out)
             a->dilations[i] = 1;
         if (a->kernel[i] < 1 || a->strides[i] < 1 || a->dilations[i] < 1)
             return node_fail(c, NH_ESHAPE,
-                             "spatial axis %d: kernel %lld, stride %lld, dilation %lld must be >= 1",
-                             i, (long long)a->kernel[i], (long long)a->strides[i],
+                             "spatial axis %d: kernel %lld, stride %lld, dilation %lld must be "
+                             ">= 1", i, (long long)a->kernel[i], (long long)a->strides[i],
                              (long long)a->dilations[i]);
         if (a->auto_pad == NH_PAD_NOTSET && (*pb < 0 || *pe < 0))
             return node_fail(c, NH_ESHAPE, "spatial axis %d: negative pads %lld, %lld", i,
                              (long long)*pb, (long long)*pe);
         if (IS_BATCH(x->d[2 + i]))
-            return node_fail(c, NH_EUNSUPPORTED, "input '%s' %s has the batch as a spatial axis",
-                             iname(c, 0), ishape(c, 0, x));
+            return node_fail(c, NH_EUNSUPPORTED,
+                             "input '%s' %s has the batch as a spatial axis", iname(c, 0),
+                             ishape(c, 0, x));
         o = window_output(x->d[2 + i], a->kernel[i], a->strides[i], a->dilations[i], a, pb, pe);
         if (o < 1)
             return node_fail(c, NH_ESHAPE,
@@ -622,8 +623,6 @@ static nh_status shape_concat(shape_ctx *c, nh_shape *out)
             return node_fail(c, NH_EUNSUPPORTED, "concatenating along the batch axis");
         out->d[axis] += y->d[axis];
     }
-    if (IS_BATCH(out->d[axis]) && c->n_in > 1)
-        return node_fail(c, NH_EUNSUPPORTED, "concatenating along the batch axis");
     return NH_OK;
 }
 
