@@ -210,9 +210,13 @@ static nh_status csv_parse_row(nh_source *src, csv_state *st, float *out, nh_err
         if (r < 0)
             return nh_fail(err, NH_EFORMAT, "%s: line %lld, column %zu: empty field", src->name,
                            (long long)st->lineno, col + 1);
-        if (r > 0)
-            return nh_fail(err, NH_EFORMAT, "%s: line %lld, column %zu: '%.40s' is not a number",
-                           src->name, (long long)st->lineno, col + 1, field);
+        if (r > 0) {
+            char shown[64];
+
+            nh_data_quote(shown, sizeof shown, field, strlen(field));
+            return nh_fail(err, NH_EFORMAT, "%s: line %lld, column %zu: '%s' is not a number",
+                           src->name, (long long)st->lineno, col + 1, shown);
+        }
         out[col++] = (float)(v * src->opt.scale + src->opt.shift);
     }
     return NH_OK;

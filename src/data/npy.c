@@ -643,11 +643,15 @@ static nh_status parse_descr(const nh_source *src, const char *descr, nh_elem_ty
             break;
         }
     }
-    if (!ok)
+    if (!ok) {
+        char shown[80];
+
+        nh_data_quote(shown, sizeof shown, descr, strlen(descr));
         return nh_fail(err, NH_EUNSUPPORTED,
                        "%s: dtype '%s' (%s) is not supported; nnheat reads bool, integer "
                        "and floating-point arrays",
-                       src->name, descr, descr_kind_name(code));
+                       src->name, shown, descr_kind_name(code));
+    }
     return NH_OK;
 }
 
@@ -663,12 +667,68 @@ typedef struct npy_header {
 static nh_status npy_malformed(const nh_source *src, const char *text, size_t len, const lit *l,
                                const char *what, nh_error *err)
 {
-    size_t at = (size_t)(l->p - text), shown = len;
+    size_t at = (size_t)(l->p - text), n = len;
+    char shown[160];
 
-    while (shown > 0 && isspace((unsigned char)text[shown - 1]))
-        shown--;
-    return nh_fail(err, NH_EFORMAT, "%s: malformed .npy header at byte %zu of %zu (%s): %.*s",
-                   src->name, at, len, what, (int)(shown > 120 ? 120 : shown), text);
+    while (n > 0 && isspace((unsigned char)text[n - 1]))
+        n--;
+    nh_data_quote(shown, sizeof shown, text, n);
+    return nh_fail(err, NH_EFORMAT, "%s: malformed .npy header at byte %zu of %zu (%s): %s",
+                   src->name, at, len, what, shown);
+}
+
+static nh_status npy_structured(const nh_source *src, const char *descr, size_t len,
+                                nh_error *err)
+{
+    char shown[208];
+
+    nh_data_quote(shown, sizeof shown, descr, len);
+    return nh_fail(err, NH_EUNSUPPORTED,
+                   "%s: structured dtype %s is not supported; nnheat reads bool, integer and "
+                   "floating-point arrays",
+                   src->name, shown);
+}
+
+/* Parses the value of one key of the header dict into h; other keys are
+ * skipped (numpy writes no others, but allows none either). */
+static nh_status npy_parse_entry(const nh_source *src, lit *l, const char *key, npy_header *h,
+                                 const char *text, size_t len, nh_error *err)
+{
+    const char *value;
+    char tok[16];
+    int r;
+
+    lit_peek(l);
+    value = l->p;
+    if (strcmp(key, "descr") == 0) {
+        if (lit_peek(l) == '\'' || lit_peek(l) == '"') {
+            h->has_descr = lit_string(l, h->descr, sizeof h->descr);
+            return h->has_descr ? NH_OK : npy_malformed(src, text, len, l, "bad 'descr'", err);
+        }
+        if (!lit_skip(l, 0))
+            return npy_malformed(src, text, len, l, "bad 'descr'", err);
+        return npy_structured(src, value, (size_t)(l->p - value), err);
+    }
+    if (strcmp(key, "fortran_order") == 0) {
+        if (!lit_token(l, tok, sizeof tok) ||
+            (strcmp(tok, "True") != 0 && strcmp(tok, "False") != 0))
+            return npy_malformed(src, text, len, l, "'fortran_order' is not True or False", err);
+        h->fortran = strcmp(tok, "True") == 0;
+        h->has_order = 1;
+        return NH_OK;
+    }
+    if (strcmp(key, "shape") == 0) {
+        r = lit_shape(l, h->shape, NH_MAX_DIMS + 1, &h->ndim);
+        if (r < 0)
+            return nh_fail(err, NH_EUNSUPPORTED,
+                           "%s: arrays of more than %d dimensions are not supported", src->name,
+                           NH_MAX_DIMS + 1);
+        if (r == 0)
+            return npy_malformed(src, text, len, l, "'shape' is not a tuple of integers", err);
+        h->has_shape = 1;
+        return NH_OK;
+    }
+    return lit_skip(l, 0) ? NH_OK : npy_malformed(src, text, len, l, "bad value", err);
 }
 
 static nh_status npy_parse_header(const nh_source *src, const char *text, size_t len,
@@ -680,48 +740,16 @@ static nh_status npy_parse_header(const nh_source *src, const char *text, size_t
     if (!lit_eat(&l, '{'))
         return npy_malformed(src, text, len, &l, "expected '{'", err);
     while (!lit_eat(&l, '}')) {
-        char key[64], tok[16];
-        const char *value = NULL;
+        char key[64];
+        nh_status s;
 
         if (!lit_string(&l, key, sizeof key))
             return npy_malformed(src, text, len, &l, "expected a quoted key", err);
         if (!lit_eat(&l, ':'))
             return npy_malformed(src, text, len, &l, "expected ':'", err);
-        lit_peek(&l);
-        value = l.p;
-        if (strcmp(key, "descr") == 0) {
-            if (lit_peek(&l) != '\'' && lit_peek(&l) != '"') {
-                if (!lit_skip(&l, 0))
-                    return npy_malformed(src, text, len, &l, "bad 'descr'", err);
-                return nh_fail(err, NH_EUNSUPPORTED,
-                               "%s: structured dtype %.*s is not supported; nnheat reads "
-                               "bool, integer and floating-point arrays",
-                               src->name, (int)(l.p - value > 200 ? 200 : l.p - value), value);
-            }
-            if (!lit_string(&l, h->descr, sizeof h->descr))
-                return npy_malformed(src, text, len, &l, "bad 'descr'", err);
-            h->has_descr = 1;
-        } else if (strcmp(key, "fortran_order") == 0) {
-            if (!lit_token(&l, tok, sizeof tok) ||
-                (strcmp(tok, "True") != 0 && strcmp(tok, "False") != 0))
-                return npy_malformed(src, text, len, &l, "'fortran_order' is not True or False",
-                                     err);
-            h->fortran = strcmp(tok, "True") == 0;
-            h->has_order = 1;
-        } else if (strcmp(key, "shape") == 0) {
-            int r = lit_shape(&l, h->shape, NH_MAX_DIMS + 1, &h->ndim);
-
-            if (r < 0)
-                return nh_fail(err, NH_EUNSUPPORTED,
-                               "%s: arrays of more than %d dimensions are not supported",
-                               src->name, NH_MAX_DIMS + 1);
-            if (r == 0)
-                return npy_malformed(src, text, len, &l, "'shape' is not a tuple of integers",
-                                     err);
-            h->has_shape = 1;
-        } else if (!lit_skip(&l, 0)) {
-            return npy_malformed(src, text, len, &l, "bad value", err);
-        }
+        s = npy_parse_entry(src, &l, key, h, text, len, err);
+        if (s != NH_OK)
+            return s;
         if (!lit_eat(&l, ',') && lit_peek(&l) != '}')
             return npy_malformed(src, text, len, &l, "expected ',' or '}'", err);
     }

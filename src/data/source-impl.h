@@ -111,6 +111,10 @@ nh_status nh_generator_open(nh_source *src, const char *spec, nh_error *err);
 /* Writes shape as Python prints a tuple: "()", "(784,)", "(1, 28, 28)". */
 void nh_data_shape_format(char *buf, size_t size, int ndim, const int64_t *shape);
 
+/* Copies len bytes of file content into out (size bytes) for a message:
+ * printable ASCII as is, other bytes as \xNN, cut with "..." if too long. */
+void nh_data_quote(char *out, size_t size, const char *text, size_t len);
+
 /* Reads exactly len bytes from f into buf; *got is what was read. Returns
  * NH_EIO (naming name) on a read error, NH_OK otherwise even when *got <
  * len: the caller says what was expected. A damaged gzip stream that ends

@@ -53,6 +53,28 @@ void nh_data_shape_format(char *buf, size_t size, int ndim, const int64_t *shape
         snprintf(buf + n, size - n, ndim == 1 ? ",)" : ")");
 }
 
+void nh_data_quote(char *out, size_t size, const char *text, size_t len)
+{
+    size_t n = 0;
+
+    if (size < 8)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if (n + 8 >= size) {
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f)
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+    }
+    out[n] = '\0';
+}
+
 /* Values per sample of a shape; 0 if the product does not fit. */
 static size_t shape_size(int ndim, const int64_t *shape)
 {
