@@ -501,9 +501,11 @@ static nh_status shape_flatten(shape_ctx *c, nh_shape *out)
 }
 
 /* Reshape: 0 copies the input's dim (unless allowzero), -1 is inferred,
- * NH_DIM_BATCH is the batch. A static target whose first dim is 1 on a
- * batched input reads that 1 as the batch: models exported with a batch
- * size of 1 hard-code it, and for that batch size the two agree. */
+ * NH_DIM_BATCH is the batch. A batched input needs a target that keeps the
+ * batch as one axis: the marker, a 0 copying it, or a -1 that comes out as
+ * the batch. (A file with a fixed batch size writes that size where it
+ * means the batch; the loader, which knows the size, turns it into the
+ * marker.) */
 static nh_status shape_reshape(shape_ctx *c, nh_shape *out)
 {
     const nh_shape *x = &c->in[0];
@@ -537,8 +539,6 @@ static nh_status shape_reshape(shape_ctx *c, nh_shape *out)
     }
     for (int i = 0; i < nt; i++)
         t_b += IS_BATCH(t[i]);
-    if (in_b && !t_b && nt > 0 && t[0] == 1)
-        t[0] = NH_DIM_BATCH, t_b = 1;
     for (int i = 0; i < nt; i++)
         if (i != neg && !IS_BATCH(t[i]))
             t_p *= t[i];
