@@ -538,6 +538,8 @@ static const error_case error_cases[] = {
     {"truncated_header.npy", 0, NH_EFORMAT, "truncated: expected a .npy header of 118 bytes"},
     {"truncated_magic.npy", 0, NH_EFORMAT, "truncated_magic.npy: truncated"},
     {"cut_stream.npy.gz", 1, NH_EFORMAT, "cut_stream.npy.gz: truncated"},
+    {"bad_crc.npy.gz", 0, NH_EFORMAT, "bad_crc.npy.gz: damaged gzip data: incorrect data check"},
+    {"cut_gzip_header.npy.gz", 0, NH_EFORMAT, "cut_gzip_header.npy.gz: truncated gzip data"},
     {"bad_header.npy", 0, NH_EFORMAT, "bad_header.npy: malformed .npy header"},
     {"no_shape.npy", 0, NH_EFORMAT, "no_shape.npy: the .npy header lacks 'shape'"},
     {"version4.npy", 0, NH_EUNSUPPORTED, "version4.npy: .npy format version 4.0"},

@@ -68,10 +68,10 @@ static nh_status csv_getline(nh_source *src, csv_state *st, int *eof, nh_error *
             return s;
         if (!gzgets(st->f, st->line + n, (int)(st->cap - n))) {
             int code;
-            const char *msg = gzerror(st->f, &code);
+            const char *msg = nh_data_gz_error(st->f, src->name, &code);
 
             if (code == Z_ERRNO)
-                return nh_fail(err, NH_EIO, "%s: read error: %s", src->name, strerror(errno));
+                return nh_fail(err, NH_EIO, "%s: read error: %s", src->name, msg);
             if (code == Z_BUF_ERROR)
                 return nh_fail(err, NH_EFORMAT, "%s: truncated gzip data after line %lld",
                                src->name, (long long)st->lineno);

@@ -132,6 +132,18 @@ void nh_elem_decode(const nh_elem_type *t, const unsigned char *raw, size_t n, d
 
 /* ------------------------------------------------------------ reading */
 
+const char *nh_data_gz_error(gzFile f, const char *name, int *code)
+{
+    const char *msg = gzerror(f, code);
+    size_t n = strlen(name);
+
+    if (*code == Z_ERRNO)
+        return strerror(errno);
+    if (strncmp(msg, name, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    return msg;
+}
+
 nh_status nh_gz_read_full(gzFile f, const char *name, void *buf, size_t len, size_t *got,
                           nh_error *err)
 {
@@ -144,10 +156,10 @@ nh_status nh_gz_read_full(gzFile f, const char *name, void *buf, size_t len, siz
 
         if (r < 0) {
             int code;
-            const char *msg = gzerror(f, &code);
+            const char *msg = nh_data_gz_error(f, name, &code);
 
             if (code == Z_ERRNO)
-                return nh_fail(err, NH_EIO, "%s: read error: %s", name, strerror(errno));
+                return nh_fail(err, NH_EIO, "%s: read error: %s", name, msg);
             return nh_fail(err, NH_EFORMAT, "%s: damaged gzip data: %s", name, msg);
         }
         if (r == 0)
@@ -190,11 +202,11 @@ static nh_status array_seek(nh_source *src, int64_t sample, nh_error *err)
     offset = st->lay.data_offset + sample * (int64_t)st->sample_bytes;
     if (gzseek(st->f, (z_off_t)offset, SEEK_SET) < 0) {
         int code;
-        const char *msg = gzerror(st->f, &code);
+        const char *msg = nh_data_gz_error(st->f, src->name, &code);
 
         st->next = -1;
         return nh_fail(err, NH_EIO, "%s: cannot seek to sample %lld: %s", src->name,
-                       (long long)sample, code == Z_ERRNO ? strerror(errno) : msg);
+                       (long long)sample, msg);
     }
     st->next = sample;
     return NH_OK;

@@ -115,6 +115,10 @@ void nh_data_shape_format(char *buf, size_t size, int ndim, const int64_t *shape
  * printable ASCII as is, other bytes as \xNN, cut with "..." if too long. */
 void nh_data_quote(char *out, size_t size, const char *text, size_t len);
 
+/* zlib's last error on f as *code (Z_OK when none) and a message without
+ * the "path: " zlib puts in front (strerror(errno) for Z_ERRNO). */
+const char *nh_data_gz_error(gzFile f, const char *name, int *code);
+
 /* Reads exactly len bytes from f into buf; *got is what was read. Returns
  * NH_EIO (naming name) on a read error, NH_OK otherwise even when *got <
  * len: the caller says what was expected. A damaged gzip stream that ends

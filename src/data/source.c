@@ -201,6 +201,14 @@ static nh_status source_open_file(nh_source *src, nh_error *err)
     }
     gzbuffer(f, NH_GZ_BUFFER);
     s = nh_gz_read_full(f, src->name, magic, sizeof magic, &got, err);
+    if (s == NH_OK && got < sizeof magic) {
+        int code;
+
+        nh_data_gz_error(f, src->name, &code);
+        if (code == Z_BUF_ERROR)
+            s = nh_fail(err, NH_EFORMAT, "%s: truncated gzip data: %zu bytes in all",
+                        src->name, got);
+    }
     if (s == NH_OK && gzrewind(f) != 0)
         s = nh_fail(err, NH_EIO, "%s: cannot go back to the start", src->name);
     if (s != NH_OK) {

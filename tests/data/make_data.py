@@ -242,6 +242,14 @@ def write_errors():
         whole = gzip.compress(buf.getvalue(), mtime=0)
         f.write(whole[: len(whole) // 2])
 
+    # A gzip stream whose CRC does not match, and one cut inside its header.
+    whole = bytearray(gzip.compress(buf.getvalue(), mtime=0))
+    whole[-8] ^= 0xFF
+    with open(path("bad_crc.npy.gz"), "wb") as f:
+        f.write(whole)
+    with open(path("cut_gzip_header.npy.gz"), "wb") as f:
+        f.write(whole[:6])
+
     a = np.arange(12, dtype="<f4").reshape(4, 3)
     a[2, 1] = np.nan
     save("nan.npy", a)
