@@ -395,41 +395,45 @@ static nh_status array_load_whole(nh_source *src, array_state *st, int64_t total
     return NH_OK;
 }
 
+/* Checks that lay holds at least one sample of at least one value, and
+ * that its sizes fit: values per sample into *size, bytes in all into *total. */
+static nh_status array_check_layout(const nh_source *src, const nh_array_layout *lay,
+                                    size_t *size, int64_t *total, nh_error *err)
+{
+    char shape[160];
+
+    nh_data_shape_format(shape, sizeof shape, lay->ndim, lay->shape);
+    if (lay->count <= 0)
+        return nh_fail(err, NH_EFORMAT, "%s: no samples (the array has %lld along its first "
+                       "axis)", src->name, (long long)lay->count);
+    *size = 1;
+    for (int k = 0; k < lay->ndim; k++) {
+        if (lay->shape[k] <= 0)
+            return nh_fail(err, NH_EFORMAT, "%s: samples have shape %s: no values", src->name,
+                           shape);
+        if ((uint64_t)lay->shape[k] > (uint64_t)(INT64_MAX / 16) / *size)
+            return nh_fail(err, NH_EFORMAT, "%s: samples of shape %s are too large", src->name,
+                           shape);
+        *size *= (size_t)lay->shape[k];
+    }
+    if ((uint64_t)lay->count > (uint64_t)INT64_MAX / (*size * (size_t)lay->type.size))
+        return nh_fail(err, NH_EFORMAT, "%s: %lld samples of shape %s are too large",
+                       src->name, (long long)lay->count, shape);
+    *total = lay->count * (int64_t)(*size * (size_t)lay->type.size);
+    return NH_OK;
+}
+
 nh_status nh_array_reader_open(nh_source *src, gzFile f, const nh_array_layout *lay,
                                nh_error *err)
 {
     array_state *st = NULL;
-    char shape[160];
-    size_t size = 1;
+    size_t size;
     int64_t total;
     nh_status s;
 
-    nh_data_shape_format(shape, sizeof shape, lay->ndim, lay->shape);
-    if (lay->count <= 0) {
-        s = nh_fail(err, NH_EFORMAT, "%s: no samples (the array has %lld along its first axis)",
-                    src->name, (long long)lay->count);
+    s = array_check_layout(src, lay, &size, &total, err);
+    if (s != NH_OK)
         goto fail;
-    }
-    for (int k = 0; k < lay->ndim; k++) {
-        if (lay->shape[k] <= 0) {
-            s = nh_fail(err, NH_EFORMAT, "%s: samples have shape %s: no values", src->name,
-                        shape);
-            goto fail;
-        }
-        if ((uint64_t)lay->shape[k] > (uint64_t)(INT64_MAX / 16) / size) {
-            s = nh_fail(err, NH_EFORMAT, "%s: samples of shape %s are too large", src->name,
-                        shape);
-            goto fail;
-        }
-        size *= (size_t)lay->shape[k];
-    }
-    if ((uint64_t)lay->count > (uint64_t)INT64_MAX / (size * (size_t)lay->type.size)) {
-        s = nh_fail(err, NH_EFORMAT, "%s: %lld samples of shape %s are too large", src->name,
-                    (long long)lay->count, shape);
-        goto fail;
-    }
-    total = lay->count * (int64_t)(size * (size_t)lay->type.size);
-
     st = nh_calloc(err, 1, sizeof *st);
     if (!st) {
         s = NH_ENOMEM;
@@ -450,15 +454,13 @@ nh_status nh_array_reader_open(nh_source *src, gzFile f, const nh_array_layout *
     /* gzdirect: 1 when the file is not compressed (it has been read from). */
     if (gzdirect(st->f)) {
         s = array_check_plain_size(src, st, total, err);
-        if (s != NH_OK)
-            goto fail;
-        if (lay->fortran && (s = array_reopen_small(src, st, err)) != NH_OK)
-            goto fail;
+        if (s == NH_OK && lay->fortran)
+            s = array_reopen_small(src, st, err);
     } else if (lay->fortran) {
         s = array_load_whole(src, st, total, err);
-        if (s != NH_OK)
-            goto fail;
     }
+    if (s != NH_OK)
+        goto fail;
 
     src->reader = &array_reader;
     src->state = st;
