@@ -427,8 +427,8 @@ nh_status nh_array_reader_open(nh_source *src, gzFile f, const nh_array_layout *
                                nh_error *err)
 {
     array_state *st = NULL;
-    size_t size;
-    int64_t total;
+    size_t size = 0;
+    int64_t total = 0;
     nh_status s;
 
     s = array_check_layout(src, lay, &size, &total, err);
