@@ -47,7 +47,7 @@ nh_status nh_idx_open(nh_source *src, gzFile f, nh_error *err)
     nh_status s;
 
     memset(&lay, 0, sizeof lay);
-    s = nh_gz_read_full(f, src->name, head, 4, &got, err);
+    s = nh_data_gz_read(f, src->name, head, 4, &got, err);
     if (s != NH_OK)
         goto fail;
     if (got < 4 || !nh_idx_magic(head)) {
@@ -68,7 +68,7 @@ nh_status nh_idx_open(nh_source *src, gzFile f, nh_error *err)
         goto fail;
     }
     need = 4 * (size_t)ndim;
-    s = nh_gz_read_full(f, src->name, head + 4, need, &got, err);
+    s = nh_data_gz_read(f, src->name, head + 4, need, &got, err);
     if (s != NH_OK)
         goto fail;
     if (got < need) {

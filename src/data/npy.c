@@ -144,7 +144,7 @@ const char *nh_data_gz_error(gzFile f, const char *name, int *code)
     return msg;
 }
 
-nh_status nh_gz_read_full(gzFile f, const char *name, void *buf, size_t len, size_t *got,
+nh_status nh_data_gz_read(gzFile f, const char *name, void *buf, size_t len, size_t *got,
                           nh_error *err)
 {
     unsigned char *p = buf;
@@ -228,7 +228,7 @@ static nh_status array_read_c(nh_source *src, float *buf, size_t n, nh_error *er
         size_t want = total - done < NH_READ_CHUNK ? total - done : NH_READ_CHUNK;
         size_t got;
 
-        s = nh_gz_read_full(st->f, src->name, st->chunk, want, &got, err);
+        s = nh_data_gz_read(st->f, src->name, st->chunk, want, &got, err);
         if (s != NH_OK)
             return s;
         nh_elem_decode(&st->lay.type, st->chunk, got / esize, src->opt.scale, src->opt.shift,
@@ -264,7 +264,7 @@ static nh_status array_read_run(nh_source *src, int64_t at, size_t n, float *out
     while (done < n) {
         size_t want = n - done < NH_READ_CHUNK / esize ? n - done : NH_READ_CHUNK / esize;
         size_t got;
-        nh_status s = nh_gz_read_full(st->f, src->name, st->chunk, want * esize, &got, err);
+        nh_status s = nh_data_gz_read(st->f, src->name, st->chunk, want * esize, &got, err);
 
         if (s != NH_OK)
             return s;
@@ -386,7 +386,7 @@ static nh_status array_load_whole(nh_source *src, array_state *st, int64_t total
         return NH_ENOMEM;
     if (gzseek(st->f, (z_off_t)st->lay.data_offset, SEEK_SET) < 0)
         return nh_fail(err, NH_EIO, "%s: cannot seek to the data", src->name);
-    s = nh_gz_read_full(st->f, src->name, st->whole, (size_t)total, &got, err);
+    s = nh_data_gz_read(st->f, src->name, st->whole, (size_t)total, &got, err);
     if (s != NH_OK)
         return s;
     if (got < (size_t)total)
@@ -782,7 +782,7 @@ static nh_status npy_read_header(nh_source *src, gzFile f, char **text, size_t *
     nh_status s;
 
     *text = NULL;
-    s = nh_gz_read_full(f, src->name, pre, 10, &got, err);
+    s = nh_data_gz_read(f, src->name, pre, 10, &got, err);
     if (s != NH_OK)
         return s;
     if (got < 8 || memcmp(pre, "\x93NUMPY", 6) != 0)
@@ -794,7 +794,7 @@ static nh_status npy_read_header(nh_source *src, gzFile f, char **text, size_t *
                        src->name, pre[6], pre[7]);
     pre_len = pre[6] == 1 ? 10 : 12;
     if (pre_len == 12 && got == 10) {
-        s = nh_gz_read_full(f, src->name, pre + 10, 2, &got, err);
+        s = nh_data_gz_read(f, src->name, pre + 10, 2, &got, err);
         if (s != NH_OK)
             return s;
         got += 10;
@@ -812,7 +812,7 @@ static nh_status npy_read_header(nh_source *src, gzFile f, char **text, size_t *
     *text = nh_alloc(err, hlen + 1, 1);
     if (!*text)
         return NH_ENOMEM;
-    s = nh_gz_read_full(f, src->name, *text, hlen, &got, err);
+    s = nh_data_gz_read(f, src->name, *text, hlen, &got, err);
     if (s != NH_OK)
         return s;
     if (got < hlen)

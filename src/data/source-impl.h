@@ -123,7 +123,7 @@ const char *nh_data_gz_error(gzFile f, const char *name, int *code);
  * NH_EIO (naming name) on a read error, NH_OK otherwise even when *got <
  * len: the caller says what was expected. A damaged gzip stream that ends
  * early counts as a short read. */
-nh_status nh_gz_read_full(gzFile f, const char *name, void *buf, size_t len, size_t *got,
+nh_status nh_data_gz_read(gzFile f, const char *name, void *buf, size_t len, size_t *got,
                           nh_error *err);
 
 #endif

@@ -200,7 +200,7 @@ static nh_status source_open_file(nh_source *src, nh_error *err)
                        errno ? strerror(errno) : "out of memory", hint);
     }
     gzbuffer(f, NH_GZ_BUFFER);
-    s = nh_gz_read_full(f, src->name, magic, sizeof magic, &got, err);
+    s = nh_data_gz_read(f, src->name, magic, sizeof magic, &got, err);
     if (s == NH_OK && got < sizeof magic) {
         int code;
 
