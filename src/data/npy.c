@@ -145,7 +145,7 @@ const char *nh_data_gz_error(gzFile f, const char *name, int *code)
 }
 
 nh_status nh_data_gz_read(gzFile f, const char *name, void *buf, size_t len, size_t *got,
-                          nh_error *err)
+                         nh_error *err)
 {
     unsigned char *p = buf;
 

@@ -124,6 +124,6 @@ const char *nh_data_gz_error(gzFile f, const char *name, int *code);
  * len: the caller says what was expected. A damaged gzip stream that ends
  * early counts as a short read. */
 nh_status nh_data_gz_read(gzFile f, const char *name, void *buf, size_t len, size_t *got,
-                          nh_error *err);
+                         nh_error *err);
 
 #endif
