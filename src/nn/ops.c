@@ -524,40 +524,63 @@ static int64_t window_range(int64_t start, int64_t kn, int64_t d, int64_t lo, in
     return b - a;
 }
 
+/* The outputs o in [0, n) whose input position o s + off lies in [0, in):
+ * o from *lo to *hi - 1. */
+static void valid_outputs(int64_t n, int64_t s, int64_t off, int64_t in, int64_t *lo,
+                          int64_t *hi)
+{
+    *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    *hi = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+    if (*hi > n)
+        *hi = n;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* One row of im2col for kernel offset (k0, k1, k2) of one channel plane:
+ * for each output position, the input value it sees there, 0 in the
+ * padding. Along the last axis the valid outputs form one run. */
+static void im2col_row(const float *xc, const window3 *w, int64_t k0, int64_t k1, int64_t k2,
+                       float *row)
+{
+    int64_t off2 = k2 * w->d[2] - w->pb[2], lo, hi;
+
+    valid_outputs(w->out[2], w->s[2], off2, w->in[2], &lo, &hi);
+    for (int64_t o0 = 0; o0 < w->out[0]; o0++) {
+        int64_t i0 = o0 * w->s[0] - w->pb[0] + k0 * w->d[0];
+
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++, row += w->out[2]) {
+            int64_t i1 = o1 * w->s[1] - w->pb[1] + k1 * w->d[1];
+            const float *xr = xc + (i0 * w->in[1] + i1) * w->in[2] + off2;
+
+            if (i0 < 0 || i0 >= w->in[0] || i1 < 0 || i1 >= w->in[1]) {
+                memset(row, 0, (size_t)w->out[2] * sizeof *row);
+                continue;
+            }
+            memset(row, 0, (size_t)lo * sizeof *row);
+            if (w->s[2] == 1)
+                memcpy(row + lo, xr + lo, (size_t)(hi - lo) * sizeof *row);
+            else
+                for (int64_t o2 = lo; o2 < hi; o2++)
+                    row[o2] = xr[o2 * w->s[2]];
+            memset(row + hi, 0, (size_t)(w->out[2] - hi) * sizeof *row);
+        }
+    }
+}
+
 /* Copies the receptive fields of one sample's group of channels (x holds
  * ch planes) into col, one row per (channel, kernel offset), one column per
- * output position; positions in the padding are 0. */
+ * output position. */
 static void im2col(const float *x, int64_t ch, const window3 *w, float *col)
 {
     int64_t plane = w->in[0] * w->in[1] * w->in[2];
     int64_t opos = w->out[0] * w->out[1] * w->out[2];
 
-    for (int64_t c = 0; c < ch; c++) {
-        const float *xc = x + c * plane;
-
+    for (int64_t c = 0; c < ch; c++)
         for (int64_t k0 = 0; k0 < w->k[0]; k0++)
             for (int64_t k1 = 0; k1 < w->k[1]; k1++)
-                for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
-                    float *row = col;
-
-                    for (int64_t o0 = 0; o0 < w->out[0]; o0++) {
-                        int64_t i0 = o0 * w->s[0] - w->pb[0] + k0 * w->d[0];
-
-                        for (int64_t o1 = 0; o1 < w->out[1]; o1++) {
-                            int64_t i1 = o1 * w->s[1] - w->pb[1] + k1 * w->d[1];
-                            int inside = i0 >= 0 && i0 < w->in[0] && i1 >= 0 && i1 < w->in[1];
-                            const float *xr = xc + (i0 * w->in[1] + i1) * w->in[2];
-
-                            for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
-                                int64_t i2 = o2 * w->s[2] - w->pb[2] + k2 * w->d[2];
-
-                                *row++ = inside && i2 >= 0 && i2 < w->in[2] ? xr[i2] : 0.0f;
-                            }
-                        }
-                    }
-                    col += opos;
-                }
-    }
+                for (int64_t k2 = 0; k2 < w->k[2]; k2++, col += opos)
+                    im2col_row(x + c * plane, w, k0, k1, k2, col);
 }
 
 static int window3_is_pointwise(const window3 *w)
@@ -626,22 +649,56 @@ static nh_status run_conv(const kernel_args *k)
     return NH_OK;
 }
 
-/* One output of a max or average pool over plane x. A window with no input
- * position (only possible with pads as large as the kernel) gives 0. */
-static float pool_one(const float *x, const window3 *w, const int64_t *o, int is_max,
-                      int count_include_pad)
+/* The windows along one axis of a pool, per output index o: the start
+ * position, the kernel offsets k0[o] .. k1[o] - 1 that fall on the input,
+ * and how many of the window's positions lie in the padded input. */
+typedef struct pool_axis {
+    int64_t *start, *k0, *k1, *padded;
+} pool_axis;
+
+/* Fills ax[0..2] for window w from one array (freed by the caller) so that
+ * no window is worked out again for every plane. */
+static int64_t *pool_axes(const window3 *w, pool_axis *ax, nh_error *err)
 {
-    int64_t k0[3], k1[3], start[3], padded = 1, real = 1;
+    int64_t *buf = nh_alloc(err, (size_t)(4 * (w->out[0] + w->out[1] + w->out[2])),
+                            sizeof *buf);
+    int64_t *p = buf, unused;
+
+    if (!buf)
+        return NULL;
+    for (int i = 0; i < 3; i++) {
+        int64_t n = w->out[i];
+
+        ax[i] = (pool_axis){p, p + n, p + 2 * n, p + 3 * n};
+        p += 4 * n;
+        for (int64_t o = 0; o < n; o++) {
+            ax[i].start[o] = o * w->s[i] - w->pb[i];
+            window_range(ax[i].start[o], w->k[i], w->d[i], 0, w->in[i], &ax[i].k0[o],
+                         &ax[i].k1[o]);
+            ax[i].padded[o] = window_range(ax[i].start[o], w->k[i], w->d[i], -w->pb[i],
+                                           w->in[i] + w->pe[i], &unused, &unused);
+        }
+    }
+    return buf;
+}
+
+/* One output, at o, of a max (is_max) or average pool over plane x. A
+ * window with no input position (only possible with pads as large as the
+ * kernel) gives 0. count_include_pad divides by the window clipped to the
+ * padded input, otherwise by the input positions it covers. */
+static float pool_one(const float *x, const window3 *w, const pool_axis *ax, const int64_t *o,
+                      int is_max, int count_include_pad)
+{
+    int64_t k0[3], k1[3], start[3], real = 1, padded = 1;
     double sum = 0;
     float mx = -INFINITY;
 
     for (int i = 0; i < 3; i++) {
-        int64_t p0, p1;
-
-        start[i] = o[i] * w->s[i] - w->pb[i];
-        real *= window_range(start[i], w->k[i], w->d[i], 0, w->in[i], &k0[i], &k1[i]);
-        padded *= window_range(start[i], w->k[i], w->d[i], -w->pb[i], w->in[i] + w->pe[i],
-                               &p0, &p1);
+        start[i] = ax[i].start[o[i]];
+        k0[i] = ax[i].k0[o[i]];
+        k1[i] = ax[i].k1[o[i]];
+        real *= k1[i] - k0[i];
+        padded *= ax[i].padded[o[i]];
     }
     if (real == 0)
         return 0.0f;
@@ -649,10 +706,11 @@ static float pool_one(const float *x, const window3 *w, const int64_t *o, int is
         int64_t i0 = start[0] + a * w->d[0];
 
         for (int64_t b = k0[1]; b < k1[1]; b++) {
-            const float *xr = x + (i0 * w->in[1] + start[1] + b * w->d[1]) * w->in[2];
+            const float *xr = x + (i0 * w->in[1] + start[1] + b * w->d[1]) * w->in[2] +
+                              start[2];
 
             for (int64_t c = k0[2]; c < k1[2]; c++) {
-                float v = xr[start[2] + c * w->d[2]];
+                float v = xr[c * w->d[2]];
 
                 if (v > mx || v != v)
                     mx = v;
@@ -665,20 +723,24 @@ static float pool_one(const float *x, const window3 *w, const int64_t *o, int is
     return (float)(sum / (double)(count_include_pad ? padded : real));
 }
 
-/* MaxPool and AveragePool over [N, C, spatial...]. count_include_pad
- * divides by the window clipped to the padded input (as PyTorch and the
- * ONNX reference do), otherwise by the input positions it covers. */
+/* MaxPool and AveragePool over [N, C, spatial...]. With count_include_pad
+ * an average divides by its window clipped to the padded input (as PyTorch
+ * and the ONNX reference do), otherwise by the input positions it covers. */
 static nh_status run_pool(const kernel_args *k)
 {
     const nh_tensor_view *x = &k->in[0];
     int is_max = k->node->op == NH_OP_MAXPOOL;
     size_t planes = (size_t)(x->dims[0] * x->dims[1]);
-    int64_t plane, opos;
+    int64_t plane, opos, *buf;
+    pool_axis ax[3];
     window3 w;
 
     window3_fill(&w, k->a, x->dims + 2, k->out_dims + 2, x->ndim - 2);
     plane = w.in[0] * w.in[1] * w.in[2];
     opos = w.out[0] * w.out[1] * w.out[2];
+    buf = pool_axes(&w, ax, k->err);
+    if (!buf)
+        return NH_ENOMEM;
     for (size_t p = 0; p < planes; p++) {
         const float *xp = x->data + p * (size_t)plane;
         float *y = k->out + p * (size_t)opos;
@@ -687,8 +749,9 @@ static nh_status run_pool(const kernel_args *k)
         for (o[0] = 0; o[0] < w.out[0]; o[0]++)
             for (o[1] = 0; o[1] < w.out[1]; o[1]++)
                 for (o[2] = 0; o[2] < w.out[2]; o[2]++)
-                    *y++ = pool_one(xp, &w, o, is_max, k->a->count_include_pad);
+                    *y++ = pool_one(xp, &w, ax, o, is_max, k->a->count_include_pad);
     }
+    free(buf);
     return NH_OK;
 }
 
