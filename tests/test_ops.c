@@ -254,6 +254,24 @@ static void test_conv_2d_against_definition(void)
     free(ref);
 }
 
+static void test_conv_3d(void)
+{
+    nh_node n = make_node(NH_OP_CONV, "Conv");
+    float x[18], w[8], y[4];
+    const int64_t dx[] = {1, 1, 2, 3, 3}, dw[] = {1, 1, 2, 2, 2}, dy[] = {1, 1, 1, 2, 2};
+    nh_tensor_view in[2] = {view(x, 5, dx), view(w, 5, dw)};
+    /* x[d][h][w] = 9d + 3h + w; a cube of ones sums 8 values: at (0,0,0)
+     * 4 * 9 + 4 * 3 + 4 * 1 = 52, and each step of w adds 4, of h 12. */
+    const float want[] = {52, 56, 64, 68};
+
+    for (int i = 0; i < 18; i++)
+        x[i] = (float)i;
+    for (int i = 0; i < 8; i++)
+        w[i] = 1;
+    CHECK_OK(nh_op_run(&n, in, 2, y, 5, dy, &err), &err);
+    check_all(y, want, 4, 0, 0);
+}
+
 static void test_conv_rejects_channels_not_matching_group(void)
 {
     nh_node n = make_node(NH_OP_CONV, "Conv");
@@ -927,6 +945,7 @@ int main(void)
     test_matmul_broadcast_and_vectors();
     test_conv_1d_groups_dilation_asymmetric_pads();
     test_conv_2d_against_definition();
+    test_conv_3d();
     test_conv_rejects_channels_not_matching_group();
     test_conv_same_pads();
     test_maxpool_ceil_mode();

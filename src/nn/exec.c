@@ -142,6 +142,8 @@ static nh_status run_node(nh_exec *ex, const nh_node *node, size_t n, nh_error *
     return nh_op_run(node, views, n_used, ex->owned[node->out], ov->ndim, out_dims, err);
 }
 
+/* A graph inferred without a batch axis (every dim static) runs as one
+ * tensor: then n must be 1 and input holds the whole tensor. */
 nh_status nh_exec_run(nh_exec *ex, const float *input, size_t n, nh_error *err)
 {
     const nh_graph *g = ex->g;
