@@ -261,8 +261,9 @@ static void test_conv_3d(void)
     const int64_t dx[] = {1, 1, 2, 3, 3}, dw[] = {1, 1, 2, 2, 2}, dy[] = {1, 1, 1, 2, 2};
     nh_tensor_view in[2] = {view(x, 5, dx), view(w, 5, dw)};
     /* x[d][h][w] = 9d + 3h + w; a cube of ones sums 8 values: at (0,0,0)
-     * 4 * 9 + 4 * 3 + 4 * 1 = 52, and each step of w adds 4, of h 12. */
-    const float want[] = {52, 56, 64, 68};
+     * 4 * 9 + 4 * 3 + 4 * 1 = 52; a step along w adds 1 to each of the 8
+     * (+8), along h 3 to each (+24). */
+    const float want[] = {52, 60, 76, 84};
 
     for (int i = 0; i < 18; i++)
         x[i] = (float)i;
