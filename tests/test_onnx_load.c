@@ -476,6 +476,7 @@ static void test_errors_name_the_culprit(void)
     static const char *const domain[] = {"\"fused\"", "com.microsoft", NULL};
     static const char *const two[] = {"2 inputs", "\"x\"", "\"z\"", NULL};
     static const char *const ghost[] = {"\"add_ghost\"", "\"ghost\"", NULL};
+    static const char *const no_input[] = {"node \"shape\" (Shape)", "input 0", NULL};
     static const char *const raw[] = {"\"bias\"", "raw_data", NULL};
     static const char *const ext[] = {"\"bias\"", "external", NULL};
     static const char *const indices[] = {"\"pool\"", "\"idx\"", NULL};
@@ -489,6 +490,7 @@ static void test_errors_name_the_culprit(void)
     expect_error("other_domain.onnx", NH_EUNSUPPORTED, domain);
     expect_error("two_inputs.onnx", NH_EUNSUPPORTED, two);
     expect_error("missing_input.onnx", NH_EFORMAT, ghost);
+    expect_error("shape_no_input.onnx", NH_EFORMAT, no_input);
     expect_error("bad_raw_size.onnx", NH_EFORMAT, raw);
     expect_error("external_data.onnx", NH_EUNSUPPORTED, ext);
     expect_error("maxpool_indices.onnx", NH_EUNSUPPORTED, indices);
@@ -526,11 +528,32 @@ static nh_status load_anything(const void *data, size_t size, nh_error *err)
     return st;
 }
 
+/* Overwrites one byte of data with a random value, a flipped bit or a value
+ * that protobuf or the loader treat specially. */
+static void mutate(unsigned char *data, size_t size, uint64_t *state)
+{
+    static const unsigned char special[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x12, 0x3a};
+    size_t at = next_random(state) % size;
+
+    switch (next_random(state) % 3) {
+    case 0:
+        data[at] = (unsigned char)next_random(state);
+        break;
+    case 1:
+        data[at] ^= (unsigned char)(1u << (next_random(state) % 8));
+        break;
+    default:
+        data[at] = special[next_random(state) % sizeof special];
+        break;
+    }
+}
+
 static void test_corrupt_bytes(void)
 {
-    static const char *const files[] = {"gemm_raw.onnx", "conv_attrs.onnx",
-                                        "ops_opset13.onnx", "torch_view.onnx",
-                                        "dtypes.onnx"};
+    static const char *const files[] = {
+        "gemm_raw.onnx", "gemm_float_data.onnx", "old_style.onnx", "constant_node.onnx",
+        "dtypes.onnx", "conv_attrs.onnx", "ops_opset7.onnx", "ops_opset13.onnx",
+        "torch_view.onnx", "torch_view_static.onnx", "reshape_bind.onnx", "two_inputs.onnx"};
     unsigned char junk[512];
     uint64_t state = 12345;
     nh_error err;
@@ -564,12 +587,13 @@ static void test_corrupt_bytes(void)
         for (n = 0; n < size; n++)
             CHECK(load_anything(data, n, &err) != NH_OK);
         CHECK(load_anything(data, size - 1, &err) == NH_EFORMAT);
+        /* Random damage, sometimes truncated too. */
         copy = malloc(size);
-        for (rounds = 0; copy && rounds < 3000; rounds++) {
+        for (rounds = 0; copy && rounds < 4000; rounds++) {
             memcpy(copy, data, size);
-            for (k = 0; k < 1 + rounds % 4; k++)
-                copy[next_random(&state) % size] = (unsigned char)next_random(&state);
-            load_anything(copy, size, &err);
+            for (k = 0; k < 1 + rounds % 8; k++)
+                mutate(copy, size, &state);
+            load_anything(copy, rounds % 10 ? size : next_random(&state) % size, &err);
         }
         free(copy);
         free(data);

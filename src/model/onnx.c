@@ -22,6 +22,11 @@
  * malicious file from making Gather or Concat allocate without bound. */
 #define NH_FOLD_MAX_ELEMS ((int64_t)1 << 26)
 
+/* Bound on any size, stride, pad or group read from a file: far above any
+ * real model, and a first line of defence against values that wrap int64
+ * arithmetic (products are still checked where they are formed). */
+#define NH_MAX_SIZE ((int64_t)1 << 40)
+
 /* --------------------------------------------------------------- name map */
 
 /* Open addressing from a string to an int; keys are borrowed. */
@@ -388,6 +393,7 @@ static nh_status tensor_decode(const Onnx__TensorProto *t, const char *label, te
     int size = dtype_size(dt);
     int64_t dims[NH_MAX_DIMS];
     char buf[128];
+    int64_t count;
     nh_status st;
     size_t k;
 
@@ -411,32 +417,30 @@ static nh_status tensor_decode(const Onnx__TensorProto *t, const char *label, te
         dims[k] = t->dims[k];
     }
 
+    /* The stored data must match the shape before anything is allocated
+     * for it, so that a corrupt shape cannot ask for any amount of memory. */
+    count = nh_shape_count((int)t->n_dims, dims, 1);
+    dims_str(buf, sizeof buf, (int)t->n_dims, dims);
+    if (count < 0)
+        return nh_fail(err, NH_EFORMAT, "%s: shape %s is too large", label, buf);
+    if (t->has_raw_data) {
+        if (t->raw_data.len % (size_t)size || t->raw_data.len / (size_t)size != (uint64_t)count)
+            return nh_fail(err, NH_EFORMAT,
+                           "%s: raw_data holds %zu bytes, but shape %s of %s needs %lld x %d",
+                           label, t->raw_data.len, buf, dtype_name(dt), (long long)count, size);
+    } else if (typed_count(t, dt) != (uint64_t)count) {
+        return nh_fail(err, NH_EFORMAT, "%s: %zu values stored, but shape %s needs %lld",
+                       label, typed_count(t, dt), buf, (long long)count);
+    }
+
     st = tensor_alloc(out, dtype_is_float(dt) ? NH_DTYPE_FLOAT : NH_DTYPE_INT64,
                       (int)t->n_dims, dims, 0, label, err);
     if (st)
         return st;
-    dims_str(buf, sizeof buf, out->ndim, out->dims);
-    if (t->has_raw_data) {
-        if (t->raw_data.len % (size_t)size ||
-            t->raw_data.len / (size_t)size != (uint64_t)out->count) {
-            tensor_free(out);
-            return nh_fail(err, NH_EFORMAT,
-                           "%s: raw_data holds %zu bytes, but shape %s of %s needs %lld",
-                           label, t->raw_data.len, buf, dtype_name(dt),
-                           (long long)out->count * size);
-        }
+    if (t->has_raw_data)
         decode_raw(t->raw_data.data, dt, out->count, out->f, out->i);
-    } else {
-        size_t n = typed_count(t, dt);
-
-        if (n != (uint64_t)out->count) {
-            tensor_free(out);
-            return nh_fail(err, NH_EFORMAT,
-                           "%s: %zu values stored, but shape %s needs %lld", label, n, buf,
-                           (long long)out->count);
-        }
+    else
         decode_typed(t, dt, out->count, out->f, out->i);
-    }
     return NH_OK;
 }
 
@@ -468,7 +472,9 @@ typedef struct node_ctx {
     loader *L;
     const Onnx__NodeProto *np;
     const char *op;
-    char name[160];
+    const char *name; /* the file's, or gen */
+    char gen[96];     /* "<OpType>_<index>" for a node without a name */
+    char *label;      /* `node "NAME" (OP)`, for tensor messages */
     int n_in;
     int *in; /* value index per input, -1 for an absent optional */
 } node_ctx;
@@ -875,7 +881,7 @@ static int has_batch(const tensor *t)
 static nh_status fold_copy(const node_ctx *c, const tensor *x, int ndim, const int64_t *dims,
                            tensor *out)
 {
-    nh_status st = tensor_alloc(out, x->dtype, ndim, dims, NH_FOLD_MAX_ELEMS, c->name,
+    nh_status st = tensor_alloc(out, x->dtype, ndim, dims, NH_FOLD_MAX_ELEMS, c->label,
                                 c->L->err);
     int64_t k;
 
@@ -979,7 +985,7 @@ static nh_status fold_transpose(const node_ctx *c, const tensor *x, tensor *out)
         dims[k] = x->dims[perm[k]];
         strides[k] = src[perm[k]];
     }
-    if ((st = tensor_alloc(out, x->dtype, n, dims, NH_FOLD_MAX_ELEMS, c->name, c->L->err)))
+    if ((st = tensor_alloc(out, x->dtype, n, dims, NH_FOLD_MAX_ELEMS, c->label, c->L->err)))
         return st;
     for (j = 0; j < out->count; j++)
         elem_copy(out, j, x, offset_of(j, n, dims, strides));
@@ -1010,7 +1016,7 @@ static nh_status fold_concat(const node_ctx *c, const tensor *xs, tensor *out)
                                  d);
         dims[a] += xs[k].dims[a];
     }
-    if ((st = tensor_alloc(out, x0->dtype, x0->ndim, dims, NH_FOLD_MAX_ELEMS, c->name,
+    if ((st = tensor_alloc(out, x0->dtype, x0->ndim, dims, NH_FOLD_MAX_ELEMS, c->label,
                            c->L->err)))
         return st;
     for (d = 0; d < a; d++)
@@ -1052,7 +1058,7 @@ static nh_status fold_gather(const node_ctx *c, const tensor *x, const tensor *i
         if (idx->i[q] < -x->dims[a] || idx->i[q] >= x->dims[a])
             return node_fail(c, NH_EFORMAT, "index %lld is out of range for size %lld",
                              (long long)idx->i[q], (long long)x->dims[a]);
-    if ((st = tensor_alloc(out, x->dtype, r, dims, NH_FOLD_MAX_ELEMS, c->name, c->L->err)))
+    if ((st = tensor_alloc(out, x->dtype, r, dims, NH_FOLD_MAX_ELEMS, c->label, c->L->err)))
         return st;
     for (o = 0; o < outer; o++)
         for (q = 0; q < idx->count; q++) {
@@ -1150,7 +1156,7 @@ static nh_status fold_slice(const node_ctx *c, const tensor *x, tensor *out)
         base += first[k] * src[k];
         strides[k] = step[k] * src[k];
     }
-    if ((st = tensor_alloc(out, x->dtype, x->ndim, dims, NH_FOLD_MAX_ELEMS, c->name,
+    if ((st = tensor_alloc(out, x->dtype, x->ndim, dims, NH_FOLD_MAX_ELEMS, c->label,
                            c->L->err)))
         return st;
     for (j = 0; j < out->count; j++)
@@ -1176,7 +1182,7 @@ static nh_status fold_shape(const node_ctx *c, tensor *out)
     start = start > ndim ? ndim : start;
     end = end > ndim ? ndim : end;
     n = end > start ? end - start : 0;
-    if ((st = tensor_alloc(out, NH_DTYPE_INT64, 1, &n, 0, c->name, c->L->err)))
+    if ((st = tensor_alloc(out, NH_DTYPE_INT64, 1, &n, 0, c->label, c->L->err)))
         return st;
     for (k = 0; k < n; k++)
         out->i[k] = dims[start + k];
@@ -1198,7 +1204,7 @@ static nh_status fold_cast(const node_ctx *c, const tensor *x, tensor *out)
     if (has_batch(x) && dtype_is_float((int)to))
         return node_fail(c, NH_EUNSUPPORTED, "arithmetic on the batch size is not supported");
     if ((st = tensor_alloc(out, dtype_is_float((int)to) ? NH_DTYPE_FLOAT : NH_DTYPE_INT64,
-                           x->ndim, x->dims, NH_FOLD_MAX_ELEMS, c->name, c->L->err)))
+                           x->ndim, x->dims, NH_FOLD_MAX_ELEMS, c->label, c->L->err)))
         return st;
     for (k = 0; k < x->count; k++) {
         if (out->dtype == NH_DTYPE_FLOAT) {
@@ -1245,7 +1251,7 @@ static nh_status fold_binary(const node_ctx *c, const tensor *x, const tensor *y
     if ((st = tensor_alloc(out,
                            x->dtype == NH_DTYPE_INT64 && y->dtype == NH_DTYPE_INT64
                                ? NH_DTYPE_INT64 : NH_DTYPE_FLOAT,
-                           r, dims, NH_FOLD_MAX_ELEMS, c->name, c->L->err)))
+                           r, dims, NH_FOLD_MAX_ELEMS, c->label, c->L->err)))
         return st;
     for (j = 0; j < out->count; j++) {
         int64_t ox = offset_of(j, r, dims, sx), oy = offset_of(j, r, dims, sy);
@@ -1301,6 +1307,8 @@ static nh_status fold_node(const node_ctx *c)
     nh_status st;
 
     memset(&out, 0, sizeof out);
+    if (c->n_in < 1 || c->in[0] < 0)
+        return node_fail(c, NH_EFORMAT, "input 0 is missing");
     if (is_op(c, "Shape")) {
         st = fold_shape(c, &out);
         return st ? st : add_const(c->L, c->np->output[0], &out);
@@ -1312,9 +1320,7 @@ static nh_status fold_node(const node_ctx *c)
         if (c->in[k] >= 0)
             xs[k] = tensor_view(&c->L->g->values[c->in[k]]);
 
-    if (c->n_in < 1 || c->in[0] < 0)
-        st = node_fail(c, NH_EFORMAT, "input 0 is missing");
-    else if (is_op(c, "Identity") || is_op(c, "Dropout"))
+    if (is_op(c, "Identity") || is_op(c, "Dropout"))
         st = fold_copy(c, &xs[0], xs[0].ndim, xs[0].dims, &out);
     else if (is_op(c, "Cast"))
         st = fold_cast(c, &xs[0], &out);
@@ -1441,7 +1447,7 @@ static nh_status check_list(const node_ctx *c, const char *name, const int64_t *
         return node_fail(c, NH_EFORMAT, "attribute %s has %d values, expected %d", name, n,
                          want);
     for (k = 0; k < n; k++)
-        if (v[k] < lo || v[k] > ((int64_t)1 << 40))
+        if (v[k] < lo || v[k] > NH_MAX_SIZE)
             return node_fail(c, NH_EFORMAT, "attribute %s holds %lld", name, (long long)v[k]);
     return NH_OK;
 }
@@ -1492,7 +1498,7 @@ static nh_status attrs_conv(const node_ctx *c, nh_attrs *a)
 
     if ((st = attrs_window(c, a)) || (st = attr_int(c, "group", 1, &group)))
         return st;
-    if (group < 1 || group > ((int64_t)1 << 40))
+    if (group < 1 || group > NH_MAX_SIZE)
         return node_fail(c, NH_EFORMAT, "attribute group = %lld", (long long)group);
     a->group = group;
     return NH_OK;
@@ -1581,7 +1587,7 @@ static nh_status attrs_pad(const node_ctx *c, nh_attrs *a)
     if (a->n_ints % 2)
         return node_fail(c, NH_EFORMAT, "pads has an odd number of values (%d)", a->n_ints);
     for (k = 0; k < a->n_ints; k++)
-        if (a->ints[k] < -((int64_t)1 << 40) || a->ints[k] > ((int64_t)1 << 40))
+        if (a->ints[k] < -NH_MAX_SIZE || a->ints[k] > NH_MAX_SIZE)
             return node_fail(c, NH_EFORMAT, "pads holds %lld", (long long)a->ints[k]);
     return NH_OK;
 }
@@ -1591,11 +1597,15 @@ static nh_status attrs_pad(const node_ctx *c, nh_attrs *a)
  * that starts with b therefore keeps the batch axis. */
 static nh_status attrs_reshape(const node_ctx *c, nh_attrs *a)
 {
+    int k;
     nh_status st;
 
     if ((st = const_ints(c, 1, "shape", a->ints, NH_MAX_DIMS, &a->n_ints)) ||
         (st = attr_small(c, "allowzero", 0, 0, 1, &a->allowzero)))
         return st;
+    for (k = 0; k < a->n_ints; k++)
+        if ((a->ints[k] < -1 && a->ints[k] != NH_DIM_BATCH) || a->ints[k] > NH_MAX_SIZE)
+            return node_fail(c, NH_EFORMAT, "the shape holds %lld", (long long)a->ints[k]);
     if (c->L->fixed_batch > 0 && a->n_ints > 0 && a->ints[0] == c->L->fixed_batch)
         a->ints[0] = NH_DIM_BATCH;
     return NH_OK;
@@ -1813,7 +1823,7 @@ static nh_status add_compute_node(const node_ctx *c, const struct op_entry *e)
 static nh_status load_constant(const node_ctx *c)
 {
     const Onnx__AttributeProto *a;
-    char label[256];
+    const char *label = c->label;
     tensor t;
     int type;
     nh_status st;
@@ -1822,7 +1832,6 @@ static nh_status load_constant(const node_ctx *c)
         return node_fail(c, NH_EFORMAT, "a Constant needs exactly one attribute");
     a = c->np->attribute[0];
     type = attr_type(a);
-    snprintf(label, sizeof label, "node \"%s\" (Constant)", c->name);
     if (strcmp(a->name, "value") == 0 && a->t) {
         st = tensor_decode(a->t, label, &t, c->L->err);
     } else if (strcmp(a->name, "value_float") == 0 &&
@@ -1927,22 +1936,27 @@ static nh_status load_node(loader *L, const Onnx__NodeProto *np, size_t index)
     c.L = L;
     c.np = np;
     c.op = np->op_type ? np->op_type : "";
-    if (np->name && np->name[0])
-        snprintf(c.name, sizeof c.name, "%s", np->name);
-    else
-        snprintf(c.name, sizeof c.name, "%s_%zu", c.op, index);
+    c.name = np->name && np->name[0] ? np->name : c.gen;
+    snprintf(c.gen, sizeof c.gen, "%.64s_%zu", c.op, index);
 
     if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
         return node_fail(&c, NH_EUNSUPPORTED, "operators of domain \"%s\" are not supported",
                          np->domain);
     if (np->n_output < 1 || !np->output[0] || !np->output[0][0])
         return node_fail(&c, NH_EFORMAT, "the node has no output");
+    if (map_get(&L->values, np->output[0]) >= 0)
+        return node_fail(&c, NH_EFORMAT, "output \"%s\" is already defined", np->output[0]);
     if (np->n_input > (1u << 20))
         return node_fail(&c, NH_EFORMAT, "%zu inputs", np->n_input);
     c.n_in = (int)np->n_input;
     c.in = nh_calloc(L->err, np->n_input, sizeof *c.in);
-    if (!c.in)
+    c.label = nh_alloc(L->err, strlen(c.name) + strlen(c.op) + 16, 1);
+    if (!c.in || !c.label) {
+        free(c.in);
+        free(c.label);
         return NH_ENOMEM;
+    }
+    sprintf(c.label, "node \"%s\" (%s)", c.name, c.op);
     for (k = 0; k < np->n_input && !st; k++) {
         const char *name = np->input[k];
 
@@ -1956,6 +1970,7 @@ static nh_status load_node(loader *L, const Onnx__NodeProto *np, size_t index)
     if (!st)
         st = load_node_body(&c);
     free(c.in);
+    free(c.label);
     return st;
 }
 
@@ -2104,7 +2119,7 @@ static nh_status set_computed_input(loader *L, const Onnx__ValueInfoProto *vi)
         if (k == 0) {
             dims[0] = NH_DIM_BATCH;
             L->fixed_batch = fixed && d->dim_value > 0 ? d->dim_value : 0;
-        } else if (fixed && d->dim_value > 0) {
+        } else if (fixed && d->dim_value > 0 && d->dim_value <= NH_MAX_SIZE) {
             dims[k] = d->dim_value;
         } else if (fixed) {
             return nh_fail(L->err, NH_EUNSUPPORTED, "input \"%s\": axis %zu has size %lld",

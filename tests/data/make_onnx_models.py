@@ -201,6 +201,12 @@ def error_models():
     save(helper.make_graph(nodes, "missing_input", [x], [y]), "missing_input.onnx",
          check=False)
 
+    # A Shape node without its input.
+    nodes = [helper.make_node("Shape", [], ["s"], name="shape"),
+             helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape")]
+    save(helper.make_graph(nodes, "shape_no_input", [x], [y]), "shape_no_input.onnx",
+         check=False)
+
     # raw_data of the wrong size.
     bad = numpy_helper.from_array(np.zeros(3, dtype=np.float32), "bias")
     bad.raw_data = bad.raw_data[:8]
