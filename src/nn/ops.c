@@ -392,6 +392,46 @@ static nh_status run_concat(const kernel_args *k)
 
 /* ---------------------------------------------------- matrix products */
 
+/* C[M x N] = alpha A[M x K] op(B) + beta C with A row-major, untransposed,
+ * sent to BLAS in blocks of exactly NH_GEMM_ROWS rows, the last one padded
+ * with zero rows. BLAS may pick another kernel (and another summation order)
+ * for another M, so a fixed M keeps every sample's result independent of
+ * the batch size and of how a batch was split among threads. */
+#define NH_GEMM_ROWS 64
+
+static nh_status sgemm_rows(const kernel_args *k, int trans_b, int64_t m, int64_t n,
+                            int64_t kk, float alpha, const float *a, int64_t lda,
+                            const float *b, int64_t ldb, float beta, float *c)
+{
+    int64_t full = m / NH_GEMM_ROWS * NH_GEMM_ROWS, rest = m - full;
+    CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+    float *pa, *pc;
+
+    for (int64_t r = 0; r < full; r += NH_GEMM_ROWS)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, NH_GEMM_ROWS, (int)n, (int)kk, alpha,
+                    a + r * lda, (int)lda, b, (int)ldb, beta, c + r * n, (int)n);
+    if (rest == 0)
+        return NH_OK;
+
+    pa = calloc((size_t)(NH_GEMM_ROWS * kk), sizeof *pa);
+    pc = calloc((size_t)(NH_GEMM_ROWS * n), sizeof *pc);
+    if (!pa || !pc) {
+        free(pa);
+        free(pc);
+        return kernel_fail(k, NH_ENOMEM, "out of memory for a matrix block");
+    }
+    for (int64_t r = 0; r < rest; r++) {
+        memcpy(pa + r * kk, a + (full + r) * lda, (size_t)kk * sizeof *pa);
+        memcpy(pc + r * n, c + (full + r) * n, (size_t)n * sizeof *pc);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, NH_GEMM_ROWS, (int)n, (int)kk, alpha, pa,
+                (int)kk, b, (int)ldb, beta, pc, (int)n);
+    memcpy(c + full * n, pc, (size_t)(rest * n) * sizeof *pc);
+    free(pa);
+    free(pc);
+    return NH_OK;
+}
+
 /* Y = alpha op(A) op(B) + beta C, C broadcast one way to [M, N]. */
 static nh_status run_gemm(const kernel_args *k)
 {
@@ -420,9 +460,12 @@ static nh_status run_gemm(const kernel_args *k)
     }
     if (!blas_fits(m, n, kk) || !blas_fits(va->dims[1], vb->dims[1], 1))
         return kernel_fail(k, NH_EUNSUPPORTED, "matrix too large for BLAS");
-    cblas_sgemm(CblasRowMajor, a->trans_a ? CblasTrans : CblasNoTrans,
-                a->trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)kk, a->alpha,
-                va->data, (int)va->dims[1], vb->data, (int)vb->dims[1], beta, k->out, (int)n);
+    if (!a->trans_a)
+        return sgemm_rows(k, a->trans_b, m, n, kk, a->alpha, va->data, va->dims[1], vb->data,
+                          vb->dims[1], beta, k->out);
+    cblas_sgemm(CblasRowMajor, CblasTrans, a->trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)kk, a->alpha, va->data, (int)va->dims[1], vb->data,
+                (int)vb->dims[1], beta, k->out, (int)n);
     return NH_OK;
 }
 
@@ -458,8 +501,11 @@ static nh_status run_matmul(const kernel_args *k)
 
         if (!blas_fits(rows, n, kk))
             return kernel_fail(k, NH_EUNSUPPORTED, "matrix too large for BLAS");
-        matmul_one(va->data, vb->data, k->out, rows, n, kk);
-        return NH_OK;
+        if (kk == 0) {
+            memset(k->out, 0, (size_t)(rows * n) * sizeof *k->out);
+            return NH_OK;
+        }
+        return sgemm_rows(k, 0, rows, n, kk, 1.0f, va->data, kk, vb->data, n, 0.0f, k->out);
     }
     if (!blas_fits(m, n, kk))
         return kernel_fail(k, NH_EUNSUPPORTED, "matrix too large for BLAS");
