@@ -719,6 +719,7 @@ static nh_status const_scalar(const node_ctx *c, int k, const char *what, float 
 /* Resolves a negative axis against rank r; fails if out of [-r, r-1]. */
 static nh_status norm_axis(const node_ctx *c, int64_t axis, int r, int *out)
 {
+    *out = 0;
     if (axis < -r || axis >= r)
         return node_fail(c, NH_EFORMAT, "axis %lld is out of range for rank %d",
                          (long long)axis, r);
