@@ -11,6 +11,14 @@ enum { NH_EXIT_OK = 0, NH_EXIT_USAGE = 1, NH_EXIT_FAIL = 2 };
 
 extern int nh_cli_verbosity; /* 0 quiet, 1 normal, 2 verbose */
 
+/* Set when an option had a bad value (a bin size of 0, an unknown unit):
+ * that is bad input (exit 2), where a malformed command line is a usage
+ * error (exit 1). */
+extern int nh_cli_bad_value;
+
+/* The exit code after a failed parse. */
+int nh_cli_parse_failure(void);
+
 int nh_cmd_costs(int argc, char **argv);
 int nh_cmd_info(int argc, char **argv);
 int nh_cmd_run(int argc, char **argv);
@@ -23,8 +31,8 @@ void nh_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints err's message and returns NH_EXIT_FAIL. */
 int nh_cli_fail(const nh_error *err);
 
-/* Option values: each prints a usage error naming the option and returns
- * 0 when the text is not a valid value. */
+/* Option values: each prints an error naming the option, sets
+ * nh_cli_bad_value and returns 0 when the text is not a valid value. */
 int nh_parse_double(const char *opt, const char *text, double *out);
 int nh_parse_ratio(const char *opt, const char *text, double *out); /* also "1/255" */
 int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out);

@@ -92,8 +92,13 @@ static int parse_option(costs_args *a, int c, const char *arg)
         break;
     case OPT_JSON: a->json = arg; return 1;
     case 't':
-        if (!nh_parse_int64("--threads", arg, 0, &v) || v > 4096)
+        if (!nh_parse_int64("--threads", arg, 0, &v))
             return 0;
+        if (v > 4096) {
+            nh_cli_bad_value = 1;
+            nh_cli_error("--threads: at most 4096, got %lld", (long long)v);
+            return 0;
+        }
         a->cost.threads = (int)v;
         return 1;
     case OPT_BATCH:
@@ -106,6 +111,7 @@ static int parse_option(costs_args *a, int c, const char *arg)
     case 'h': costs_usage(stdout); exit(NH_EXIT_OK);
     default: return 0;
     }
+    nh_cli_bad_value = 1;
     nh_cli_error("%s", err.message);
     return 0;
 }
@@ -145,10 +151,12 @@ static int parse_costs(int argc, char **argv, costs_args *a)
     }
     a->model = argv[optind];
     if (!(a->info.temperature > 0)) {
+        nh_cli_bad_value = 1;
         nh_cli_error("--temperature must be > 0 kelvin, got %g", a->info.temperature);
         return 0;
     }
     if (nh_cost_options_check(&a->cost, &err) != NH_OK) {
+        nh_cli_bad_value = 1;
         nh_cli_error("%s", err.message);
         return 0;
     }
@@ -253,8 +261,9 @@ int nh_cmd_costs(int argc, char **argv)
     a.info.temperature = NH_ROOM_TEMPERATURE;
     a.info.unit = NH_UNIT_EV;
     if (!parse_costs(argc, argv, &a)) {
-        costs_usage(stderr);
-        return NH_EXIT_USAGE;
+        if (!nh_cli_bad_value)
+            costs_usage(stderr);
+        return nh_cli_parse_failure();
     }
     a.cost.progress = nh_progress_update;
     a.cost.progress_data = &progress;

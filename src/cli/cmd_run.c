@@ -93,11 +93,12 @@ int nh_cmd_run(int argc, char **argv)
     float *in = NULL, *out = NULL;
     int64_t shape[NH_MAX_DIMS];
     size_t in_size, out_size, n;
-    int nd, rc = NH_EXIT_FAIL;
+    int nd, rc = NH_EXIT_FAIL, w_opened = 0;
 
     if (!parse_run(argc, argv, &a)) {
-        run_usage(stderr);
-        return NH_EXIT_USAGE;
+        if (!nh_cli_bad_value)
+            run_usage(stderr);
+        return nh_cli_parse_failure();
     }
     if (nh_model_load_file(a.model, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
@@ -116,6 +117,7 @@ int nh_cmd_run(int argc, char **argv)
     }
     if (nh_npy_writer_open(a.output, nd, shape, nh_source_count(src), &w, &err) != NH_OK)
         goto fail;
+    w_opened = 1;
     for (;;) {
         if (nh_source_read(src, in, (size_t)a.batch, &n, &err) != NH_OK)
             goto fail;
@@ -136,6 +138,9 @@ done:
 
         nh_npy_writer_close(w, &ignored);
     }
+    /* A failed run leaves no half-written output behind. */
+    if (rc != NH_EXIT_OK && w_opened && strcmp(a.output, "-") != 0)
+        remove(a.output);
     free(in);
     free(out);
     nh_source_destroy(src);

@@ -12,6 +12,12 @@
 #include "cli/cli.h"
 
 int nh_cli_verbosity = 1;
+int nh_cli_bad_value;
+
+int nh_cli_parse_failure(void)
+{
+    return nh_cli_bad_value ? NH_EXIT_FAIL : NH_EXIT_USAGE;
+}
 
 static void message(const char *tag, const char *fmt, va_list ap)
 {
@@ -64,6 +70,7 @@ int nh_parse_double(const char *opt, const char *text, double *out)
     errno = 0;
     *out = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(*out)) {
+        nh_cli_bad_value = 1;
         nh_cli_error("%s: '%s' is not a finite number", opt, text);
         return 0;
     }
@@ -79,6 +86,7 @@ int nh_parse_ratio(const char *opt, const char *text, double *out)
     if (!slash)
         return nh_parse_double(opt, text, out);
     if ((size_t)(slash - text) >= sizeof num) {
+        nh_cli_bad_value = 1;
         nh_cli_error("%s: '%s' is not a number or a fraction A/B", opt, text);
         return 0;
     }
@@ -87,6 +95,7 @@ int nh_parse_ratio(const char *opt, const char *text, double *out)
     if (!nh_parse_double(opt, num, &a) || !nh_parse_double(opt, slash + 1, &b))
         return 0;
     if (b == 0) {
+        nh_cli_bad_value = 1;
         nh_cli_error("%s: '%s' divides by zero", opt, text);
         return 0;
     }
@@ -102,6 +111,7 @@ int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out)
     errno = 0;
     v = strtoll(text, &end, 10);
     if (end == text || *end || errno || v < min) {
+        nh_cli_bad_value = 1;
         nh_cli_error("%s: '%s' is not an integer >= %lld", opt, text, (long long)min);
         return 0;
     }

@@ -40,10 +40,8 @@ nh_status nh_model_load_memory(const void *data, size_t size, const char *name,
     m->path = nh_strdup(err, name ? name : "model");
     if (!m->path || nh_onnx_load(data, size, m->path, &m->graph, err) != NH_OK)
         goto fail;
-    if (nh_graph_infer_shapes(m->graph, err) != NH_OK) {
-        nh_error_prefix(err, "%s", m->path);
-        goto fail;
-    }
+    if (nh_graph_infer_shapes(m->graph, err) != NH_OK)
+        goto fail; /* its messages already name the file */
     if (nh_layers_build(m, err) != NH_OK) {
         nh_error_prefix(err, "%s", m->path);
         goto fail;

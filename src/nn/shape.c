@@ -539,9 +539,13 @@ static nh_status shape_reshape(shape_ctx *c, nh_shape *out)
     }
     for (int i = 0; i < nt; i++)
         t_b += IS_BATCH(t[i]);
-    for (int i = 0; i < nt; i++)
-        if (i != neg && !IS_BATCH(t[i]))
-            t_p *= t[i];
+    for (int i = 0; i < nt; i++) {
+        if (i == neg || IS_BATCH(t[i]))
+            continue;
+        if (t[i] > 0 && t_p > INT64_MAX / t[i])
+            return node_fail(c, NH_ESHAPE, "target shape has too many elements");
+        t_p *= t[i];
+    }
 
     if (in_b == t_b && neg >= 0) {
         if (t_p == 0 || in_p % t_p != 0)

@@ -34,14 +34,23 @@ expect_fail 2 "truncated.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/truncated.npy
 expect_fail 2 "shape.npy.*5.*4|shape.npy.*4.*5" -- "$NNHEAT" costs "$DENSE" -i "$TMP/shape.npy"
 expect_fail 2 "nan.npy.*17|17.*nan.npy" -- "$NNHEAT" costs "$DENSE" -i "$TMP/nan.npy"
 
-# Bin size of 0 or below, a bad estimator: usage errors name the option.
-expect_fail 1 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b 0
-expect_fail 1 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b -0.5
-expect_fail 1 "estimator" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -e guess
-expect_fail 1 "unit" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -u furlong
+# Bin size of 0 or below, a bad estimator or unit: bad values name the option.
+expect_fail 2 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b 0
+expect_fail 2 "bin size" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -b -0.5
+expect_fail 2 "estimator" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -e guess
+expect_fail 2 "unit" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 -u furlong
 # A generator without a count, a malformed generator.
 expect_fail 2 "-n|count" -- "$NNHEAT" costs "$DENSE" -i normal:0,1
 expect_fail 2 "normal:0" -- "$NNHEAT" costs "$DENSE" -i normal:0 -n 10
+
+# A malformed command line is a usage error (exit 1).
+expect_fail 1 "MODEL" -- "$NNHEAT" costs -i normal:0,1 -n 10
+expect_fail 1 "unrecognized|invalid" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 --frobnicate
+expect_fail 1 "unknown command" -- "$NNHEAT" frobnicate
+
+# A run that fails half-way leaves no output file behind.
+expect_fail 2 "nan.npy" -- "$NNHEAT" run "$DENSE" -i "$TMP/nan.npy" -o "$TMP/out.npy"
+if [ -e "$TMP/out.npy" ]; then bad "a failed run left out.npy"; else ok; fi
 
 # The good file works.
 if "$NNHEAT" costs "$DENSE" -i "$TMP/good.npy" -q; then ok; else bad "good.npy failed"; fi
