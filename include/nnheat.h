@@ -74,6 +74,7 @@ typedef struct nh_layer_info {
     nh_layer_kind kind;
     size_t n_ops;              /* the operators fused into the layer, in order */
     const char *const *ops;    /* such as {"Conv", "BatchNormalization", "Relu"} */
+    const char *const *nodes;  /* the names of those nodes in the model */
     int ndim;                  /* the output shape without the batch axis */
     int64_t shape[NH_MAX_DIMS];
     size_t neurons;            /* product of shape */

@@ -10,21 +10,24 @@ static void info_usage(FILE *f)
     fprintf(f, "Usage: nnheat info MODEL\n"
                "\n"
                "Prints the layers nnheat cuts MODEL (ONNX) into: kind, the operators fused\n"
-               "into each, output shape (without the batch axis), neurons, and the size of\n"
-               "the largest initial set.\n");
+               "into each, output shape (without the batch axis), neurons, the size of the\n"
+               "largest initial set, and the model's nodes that make up the layer.\n");
 }
 
 static void print_layer(const nh_layer_info *li, size_t i)
 {
-    char shape[96], ops[256] = "";
-    size_t len = 0;
+    char shape[96], ops[256] = "", nodes[1024] = "";
+    size_t len = 0, nlen = 0;
 
     nh_format_shape(shape, sizeof shape, li->shape, li->ndim);
     for (size_t k = 0; k < li->n_ops && len < sizeof ops; k++)
         len += (size_t)snprintf(ops + len, sizeof ops - len, k ? "+%s" : "%s", li->ops[k]);
-    printf("%3zu  %-24s %-11s %-30s %-14s %10zu %11zu\n", i, li->name,
-           nh_layer_kind_name(li->kind), li->n_ops ? ops : "-", shape, li->neurons,
-           li->initial_set);
+    for (size_t k = 0; k < li->n_ops && nlen < sizeof nodes; k++)
+        nlen += (size_t)snprintf(nodes + nlen, sizeof nodes - nlen, k ? ", %s" : "%s",
+                                 li->nodes[k]);
+    printf("%3zu  %-11s %-26s %-14s %10zu %11zu  %s\n", i, nh_layer_kind_name(li->kind),
+           li->n_ops ? ops : "-", shape, li->neurons, li->initial_set,
+           li->n_ops ? nodes : li->name);
 }
 
 int nh_cmd_info(int argc, char **argv)
@@ -59,8 +62,8 @@ int nh_cmd_info(int argc, char **argv)
     nh_format_shape(buf, sizeof buf, shape, nh_model_output_shape(model, shape));
     printf("output  %s\n", buf);
     printf("layers  %zu\n\n", nh_model_layer_count(model));
-    printf("%3s  %-24s %-11s %-30s %-14s %10s %11s\n", "#", "name", "kind", "operators",
-           "shape", "neurons", "initial set");
+    printf("%3s  %-11s %-26s %-14s %10s %11s  %s\n", "#", "kind", "operators", "shape",
+           "neurons", "initial set", "nodes");
     for (size_t i = 0; i < nh_model_layer_count(model); i++) {
         nh_layer_info li;
 

@@ -112,17 +112,22 @@ static nh_status add_layer(nh_model *m, nh_layer_kind kind, int node, int value,
 
 static nh_status layer_append_node(nh_model *m, nh_layer *l, int node, nh_error *err)
 {
-    int *nodes = realloc(l->nodes, (size_t)(l->n_nodes + 1) * sizeof *nodes);
-    const char **ops = realloc(l->ops, (size_t)(l->n_nodes + 1) * sizeof *ops);
+    size_t n = (size_t)l->n_nodes + 1;
+    int *nodes = realloc(l->nodes, n * sizeof *nodes);
+    const char **ops, **names;
 
     if (nodes)
         l->nodes = nodes;
+    ops = nodes ? realloc(l->ops, n * sizeof *ops) : NULL;
     if (ops)
         l->ops = ops;
-    if (!nodes || !ops)
+    names = ops ? realloc(l->names, n * sizeof *names) : NULL;
+    if (!names)
         return nh_fail(err, NH_ENOMEM, "out of memory cutting layers");
+    l->names = names;
     l->nodes[l->n_nodes] = node;
     l->ops[l->n_nodes] = m->graph->nodes[node].op_type;
+    l->names[l->n_nodes] = m->graph->nodes[node].name;
     l->n_nodes++;
     return NH_OK;
 }
@@ -305,6 +310,7 @@ void nh_layers_free(nh_model *m)
         free(m->layers[i].name);
         free(m->layers[i].nodes);
         free(m->layers[i].ops);
+        free(m->layers[i].names);
         free(m->layers[i].inputs);
     }
     free(m->layers);

@@ -12,6 +12,7 @@ typedef struct nh_layer {
     int n_nodes;
     int *nodes;          /* graph nodes fused into the layer, in order */
     const char **ops;    /* their op_type strings (owned by the graph) */
+    const char **names;  /* their node names (owned by the graph) */
     int value;           /* the graph value holding the layer's neurons */
     int ndim;            /* per-sample shape */
     int64_t shape[NH_MAX_DIMS];

@@ -87,6 +87,7 @@ nh_status nh_model_layer(const nh_model *model, size_t index, nh_layer_info *out
     out->kind = l->kind;
     out->n_ops = (size_t)l->n_nodes;
     out->ops = l->ops;
+    out->nodes = l->names;
     out->ndim = l->ndim;
     memcpy(out->shape, l->shape, (size_t)l->ndim * sizeof *l->shape);
     out->neurons = l->neurons;
