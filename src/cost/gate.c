@@ -80,38 +80,45 @@ fail:
     return err ? err->status : NH_ENOMEM;
 }
 
-/* D(p || q) over two joint histograms, as nh_hist_kl does for 1-D ones. */
+/* D(p || q) over two joint histograms, as nh_hist_kl does for 1-D ones:
+ * the first pass finds the common rows, the second sums P ln(P/Q). */
 static double joint_kl(const joint_hist *p, const joint_hist *q, nh_kl_mode mode)
 {
-    double pc = 0, qc = 0, sum = 0;
-    size_t i = 0, k = 0;
+    double pc = 0, qc = 0, sum = 0, pn, qn;
     int missing = 0;
 
-    while (i < p->distinct) {
-        int c = k < q->distinct ? row_cmp(&p->rows[i], &q->rows[k]) : -1;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0, k = 0;
 
-        if (c > 0) {
-            k++;
-            continue;
-        }
-        if (c < 0) {
-            missing = 1;
+        while (i < p->distinct) {
+            int c = k < q->distinct ? row_cmp(&p->rows[i], &q->rows[k]) : -1;
+
+            if (c > 0) {
+                k++;
+                continue;
+            }
+            if (c < 0) {
+                missing = 1;
+                i++;
+                continue;
+            }
+            if (pass == 0) {
+                pc += (double)p->counts[i];
+                qc += (double)q->counts[k];
+            } else {
+                double pp = (double)p->counts[i] / pn, qq = (double)q->counts[k] / qn;
+
+                sum += pp * log(pp / qq);
+            }
             i++;
-            continue;
+            k++;
         }
-        pc += (double)p->counts[i];
-        qc += (double)q->counts[k];
-        sum += (double)p->counts[i] * log((double)p->counts[i] / (double)q->counts[k]);
-        i++;
-        k++;
+        if (pc <= 0 || (mode == NH_KL_EXACT && missing))
+            return mode == NH_KL_EXACT ? INFINITY : 0.0;
+        pn = mode == NH_KL_EXACT ? (double)p->n : pc;
+        qn = mode == NH_KL_EXACT ? (double)q->n : qc;
     }
-    if (pc <= 0 || (mode == NH_KL_EXACT && missing))
-        return mode == NH_KL_EXACT ? INFINITY : 0.0;
-    if (mode == NH_KL_EXACT) {
-        pc = (double)p->n;
-        qc = (double)q->n;
-    }
-    return sum / pc + log(qc / pc);
+    return sum > 0 ? sum : 0.0;
 }
 
 /* Entropy of the d columns of x (n rows), jointly or summed over marginals;

@@ -97,13 +97,13 @@ double nh_hist_entropy(const nh_hist *h, nh_estimator est)
 
 typedef struct kl_acc {
     const nh_hist *q;
-    int pass;
     double p_common, q_common; /* counts on the common bins */
-    double sum;                /* sum of c_p ln(c_p / c_q) over common bins */
+    double p_norm, q_norm;     /* what p and q are divided by */
+    double sum;                /* sum of P ln(P / Q) */
     int missing;               /* p has a bin that q lacks */
 } kl_acc;
 
-static void visit_kl(void *data, int64_t k, uint64_t cp)
+static void visit_common(void *data, int64_t k, uint64_t cp)
 {
     kl_acc *a = data;
     uint64_t cq = nh_hist_get(a->q, k);
@@ -114,19 +114,32 @@ static void visit_kl(void *data, int64_t k, uint64_t cp)
     }
     a->p_common += (double)cp;
     a->q_common += (double)cq;
-    a->sum += (double)cp * log((double)cp / (double)cq);
+}
+
+/* P ln(P/Q) with P and Q each a correctly rounded quotient, so that equal
+ * distributions give ln 1 = 0 exactly, not rounding noise around it. */
+static void visit_sum(void *data, int64_t k, uint64_t cp)
+{
+    kl_acc *a = data;
+    uint64_t cq = nh_hist_get(a->q, k);
+    double p, q;
+
+    if (!cq)
+        return;
+    p = (double)cp / a->p_norm;
+    q = (double)cq / a->q_norm;
+    a->sum += p * log(p / q);
 }
 
 double nh_hist_kl(const nh_hist *p, const nh_hist *q, nh_kl_mode mode, double *outside)
 {
-    kl_acc a = {q, 0, 0, 0, 0, 0};
-    double np, nq;
+    kl_acc a = {q, 0, 0, 0, 0, 0, 0};
 
     if (outside)
         *outside = p->n > 0 ? 1.0 : 0.0;
     if (p->n <= 0 || q->n <= 0)
         return 0.0;
-    nh_hist_visit(p, visit_kl, &a);
+    nh_hist_visit(p, visit_common, &a);
     if (outside)
         *outside = 1.0 - a.p_common / (double)p->n;
     if (a.p_common <= 0)
@@ -134,8 +147,9 @@ double nh_hist_kl(const nh_hist *p, const nh_hist *q, nh_kl_mode mode, double *o
     if (mode == NH_KL_EXACT && a.missing)
         return INFINITY;
 
-    /* sum (cp/P) ln((cp/P) / (cq/Q)) = sum cp ln(cp/cq) / P + ln(Q/P) */
-    np = mode == NH_KL_COMMON ? a.p_common : (double)p->n;
-    nq = mode == NH_KL_COMMON ? a.q_common : (double)q->n;
-    return a.sum / np + log(nq / np);
+    a.p_norm = mode == NH_KL_COMMON ? a.p_common : (double)p->n;
+    a.q_norm = mode == NH_KL_COMMON ? a.q_common : (double)q->n;
+    nh_hist_visit(p, visit_sum, &a);
+    /* a divergence is never negative; what is left below 0 is rounding */
+    return a.sum > 0 ? a.sum : 0.0;
 }
