@@ -193,7 +193,8 @@ typedef enum nh_entropy_mode {
 
 typedef enum nh_mismatch_mode {
     NH_MISMATCH_NONE,
-    NH_MISMATCH_INDEPENDENT
+    NH_MISMATCH_INDEPENDENT, /* M_j = max(0, sum D_i - D_j) */
+    NH_MISMATCH_JOINT        /* M_j = D(joint histogram of init(j)) - D_j, not clipped */
 } nh_mismatch_mode;
 
 typedef enum nh_kl_mode {
@@ -243,6 +244,16 @@ typedef struct nh_layer_costs {
                                  outside the bins shared with its optimal
                                  histogram: mean over the layer's neurons */
     double outside_mass_max;  /* and its largest value */
+
+    /* Joint Mismatch only (zero otherwise): the joint histograms of the
+     * layer (one per distinct initial set), the distinct tuples they hold
+     * for the actual samples, the share of actual samples whose tuple was
+     * seen once (near 1, the joint divergence estimate means nothing), and
+     * the bytes the joint histograms of both passes held. */
+    size_t joint_histograms;
+    size_t joint_tuples;
+    double joint_singleton_share;
+    size_t joint_bytes;
 } nh_layer_costs;
 
 int64_t nh_costs_samples(const nh_costs *costs);
@@ -287,6 +298,62 @@ const char *nh_unit_name(nh_unit unit);
 
 /* nats at the given temperature, in unit. */
 double nh_energy_from_nats(double nats, double kelvin, nh_unit unit);
+
+/* ------------------------------------------------------------ heuristics */
+
+/* Heuristic costs for Gaussian inputs (thesis eq. 3.1-3.6): no sample is run.
+ * Every neuron is assumed to follow the input's N(mu, sigma^2), and its
+ * optimal counterpart N(mu_o, sigma_o^2), so that each carries the entropy
+ * S_N = 0.5 ln(2 pi e sigma^2) and the divergence D_N of those normals. A
+ * layer of N_f neurons then costs L = N_f f S_N and M = N_f g D_N with
+ *   dense, M inputs:               f = g = M - 1
+ *   pool, a window of P^2 inputs:  f = P^2 - 1/P, g = f / 3 (P = sqrt of
+ *                                  the window's size; global: the channel)
+ *   conv, C_in/group channels and a kernel of K^2 (any rank: its element
+ *   count) inputs:                 f = g = C_in/group K^2
+ *   input, reshape, elementwise, add: f = g = 0.
+ * docs/heuristic.md gives the assumptions and how far they hold. */
+
+/* 0.5 ln(2 pi e sigma^2): the entropy of N(mu, sigma^2) in nats. */
+double nh_normal_entropy(double sigma);
+
+/* KL divergence D(N(mu, sigma^2) || N(mu_o, sigma_o^2)) in nats. */
+double nh_normal_divergence(double mu, double sigma, double mu_o, double sigma_o);
+
+typedef struct nh_heuristic nh_heuristic;
+
+/* Per-layer heuristic results, in nats. */
+typedef struct nh_layer_heuristic {
+    double landauer;        /* N_f f S_N */
+    double mismatch;        /* N_f g D_N */
+    double factor;          /* f: entropies S_N each neuron drops */
+    double mismatch_factor; /* g: divergences D_N each neuron drops */
+} nh_layer_heuristic;
+
+/* Computes the heuristic costs of every layer of model for input
+ * N(mu, sigma^2) and optimal input N(mu_o, sigma_o^2) (nnheat's default
+ * optimal is N(0, 1)). sigma and sigma_o must be > 0 and every value finite:
+ * otherwise NH_EINVAL with a message naming the field. On success *out owns
+ * the results, which do not refer to the model afterwards; free them with
+ * nh_heuristic_destroy. */
+nh_status nh_heuristic_compute(const nh_model *model, double mu, double sigma, double mu_o,
+                               double sigma_o, nh_heuristic **out, nh_error *err);
+
+void nh_heuristic_destroy(nh_heuristic *h);
+
+/* Number of layers, as nh_model_layer_count of the model. */
+size_t nh_heuristic_layer_count(const nh_heuristic *h);
+
+/* Copies layer index's results into *out. */
+nh_status nh_heuristic_layer(const nh_heuristic *h, size_t index, nh_layer_heuristic *out,
+                             nh_error *err);
+
+/* Sums over the layers, in nats; either pointer may be NULL. */
+void nh_heuristic_total(const nh_heuristic *h, double *landauer, double *mismatch);
+
+/* S_N and D_N, in nats. */
+double nh_heuristic_entropy(const nh_heuristic *h);
+double nh_heuristic_divergence(const nh_heuristic *h);
 
 #ifdef __cplusplus
 }

@@ -179,6 +179,66 @@ static void test_reproducible(void)
     nh_model_destroy(m);
 }
 
+/* y = x1 - x2 with b = 1, plug-in, discrete entropies. Actual inputs: 00
+ * half the time, 01 and 10 a quarter each; optimal: the four inputs evenly.
+ * By hand:
+ *   S(x1) = S(x2) = H(3/4, 1/4), S(y) = H(1/2, 1/4, 1/4)  (y in {0, -1, 1});
+ *   D(x1) = D(x2) = 3/4 ln(3/2) + 1/4 ln(1/2); y has the same law under both
+ *   inputs, so D(y) = 0;
+ *   joint: common inputs {00, 01, 10}, optimal renormalised to 1/3 each:
+ *   D = 1/2 ln(3/2) + 2 (1/4 ln(3/4)). */
+static void test_joint_by_hand(void)
+{
+    float x[2 * 1000], xo[2 * 1000];
+    nh_model *m = load(MODELS "difference.onnx");
+    nh_source *in = NULL, *opt = NULL;
+    nh_source_options so;
+    nh_cost_options o;
+    nh_costs *c = NULL;
+    nh_layer_costs lc;
+    nh_error err = {0};
+    double h34 = -(0.75 * log(0.75) + 0.25 * log(0.25));
+    double d1 = 0.75 * log(1.5) + 0.25 * log(0.5);
+    double joint = 0.5 * log(1.5) + 0.5 * log(0.75);
+
+    if (!m)
+        return;
+    for (int i = 0; i < 1000; i++) {
+        static const float pin[4][2] = {{0, 0}, {0, 0}, {0, 1}, {1, 0}};
+        static const float qin[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+
+        x[2 * i] = pin[i % 4][0];
+        x[2 * i + 1] = pin[i % 4][1];
+        xo[2 * i] = qin[i % 4][0];
+        xo[2 * i + 1] = qin[i % 4][1];
+    }
+    nh_source_options_default(&so);
+    CHECK_OK(nh_source_open_memory(x, 1000, 2, &so, &in, &err), &err);
+    CHECK_OK(nh_source_open_memory(xo, 1000, 2, &so, &opt, &err), &err);
+    nh_cost_options_default(&o);
+    o.bin_size = 1;
+    o.estimator = NH_ESTIMATOR_PLUGIN;
+    o.entropy = NH_ENTROPY_DISCRETE;
+    for (int mode = 0; mode < 2 && in && opt; mode++) {
+        o.mismatch = mode ? NH_MISMATCH_JOINT : NH_MISMATCH_INDEPENDENT;
+        nh_source_rewind(in, NULL);
+        nh_source_rewind(opt, NULL);
+        CHECK_OK(nh_costs_compute(m, in, opt, &o, &c, &err), &err);
+        if (!c)
+            break;
+        CHECK(nh_costs_layer(c, 1, &lc, NULL) == NH_OK);
+        CHECK_CLOSE(lc.landauer, 2 * h34 - 1.5 * log(2.0), 0, 1e-12);
+        CHECK_CLOSE(lc.mismatch, mode ? joint : 2 * d1, 0, 1e-12);
+        if (mode)
+            CHECK(lc.joint_histograms == 1 && lc.joint_tuples == 3);
+        nh_costs_destroy(c);
+        c = NULL;
+    }
+    nh_source_destroy(in);
+    nh_source_destroy(opt);
+    nh_model_destroy(m);
+}
+
 static void test_bad_options(void)
 {
     nh_cost_options o;
@@ -198,6 +258,7 @@ int main(void)
     test_layer_cut();
     test_dense_closed_form();
     test_reproducible();
+    test_joint_by_hand();
     test_bad_options();
     return check_summary();
 }

@@ -28,6 +28,9 @@ static void costs_usage(FILE *f)
             "  -p, --optimal SPEC      the optimal input distribution [normal:0,1]\n"
             "      --optimal-samples N optimal samples [as many as input samples]\n"
             "      --no-mismatch       Landauer cost only\n"
+            "      --mismatch MODE     independent (sum of the initial neurons' divergences)\n"
+            "                          or joint (one joint histogram per initial set)\n"
+            "                          [independent]\n"
             "\n"
             "Estimation:\n"
             "  -b, --bin-size B        histogram bin size [0.01]\n"
@@ -55,7 +58,7 @@ typedef struct costs_args {
 
 enum {
     OPT_SCALE = 256, OPT_SHIFT, OPT_SEED, OPT_OPTIMAL_N, OPT_NO_MISMATCH, OPT_ENTROPY,
-    OPT_JSON, OPT_BATCH
+    OPT_JSON, OPT_BATCH, OPT_MISMATCH
 };
 
 static int parse_option(costs_args *a, int c, const char *arg)
@@ -76,6 +79,10 @@ static int parse_option(costs_args *a, int c, const char *arg)
         return 1;
     case OPT_OPTIMAL_N: return nh_parse_int64("--optimal-samples", arg, 1, &a->optimal_samples);
     case OPT_NO_MISMATCH: a->cost.mismatch = NH_MISMATCH_NONE; return 1;
+    case OPT_MISMATCH:
+        if (nh_mismatch_mode_parse(arg, &a->cost.mismatch, &err) == NH_OK)
+            return 1;
+        break;
     case 'b': return nh_parse_ratio("--bin-size", arg, &a->cost.bin_size);
     case 'e':
         if (nh_estimator_parse(arg, &a->cost.estimator, &err) == NH_OK)
@@ -127,6 +134,7 @@ static int parse_costs(int argc, char **argv, costs_args *a)
         {"seed", required_argument, NULL, OPT_SEED},
         {"optimal-samples", required_argument, NULL, OPT_OPTIMAL_N},
         {"no-mismatch", no_argument, NULL, OPT_NO_MISMATCH},
+        {"mismatch", required_argument, NULL, OPT_MISMATCH},
         {"bin-size", required_argument, NULL, 'b'},
         {"estimator", required_argument, NULL, 'e'},
         {"entropy", required_argument, NULL, OPT_ENTROPY},
@@ -181,6 +189,8 @@ static void print_header(const costs_args *a, const nh_costs *costs)
     printf("temperature  %g K (kT = %.6g eV)\n", a->info.temperature, kt);
     printf("estimator    %s, %s entropies\n", nh_estimator_name(a->cost.estimator),
            nh_entropy_mode_name(a->cost.entropy));
+    if (a->cost.mismatch != NH_MISMATCH_NONE)
+        printf("mismatch     %s\n", nh_mismatch_mode_name(a->cost.mismatch));
 }
 
 static void print_table(const costs_args *a, const nh_model *model, const nh_costs *costs)
@@ -221,6 +231,32 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
     if (a->cost.entropy == NH_ENTROPY_DIFFERENTIAL && neurons && 2 * clipped > neurons)
         nh_cli_warn("%zu of %zu neurons had their Landauer cost clipped at 0; with point "
                     "masses such as ReLU zeros, try --entropy discrete", clipped, neurons);
+}
+
+/* The joint histograms behind a joint Mismatch: how many, how many distinct
+ * tuples, how many samples were alone in their bin, and their memory. */
+static void print_joint(const nh_model *model, const nh_costs *costs)
+{
+    size_t bad = 0;
+
+    printf("\n%3s  %-24s %10s %12s %11s %12s\n", "#", "joint histograms of", "sets",
+           "tuples", "singletons", "memory (MB)");
+    for (size_t i = 0; i < nh_model_layer_count(model); i++) {
+        nh_layer_info li;
+        nh_layer_costs lc;
+
+        if (nh_model_layer(model, i, &li, NULL) != NH_OK
+            || nh_costs_layer(costs, i, &lc, NULL) != NH_OK || !lc.joint_histograms)
+            continue;
+        printf("%3zu  %-24s %10zu %12zu %10.1f%% %12.1f\n", i, li.name, lc.joint_histograms,
+               lc.joint_tuples, 100 * lc.joint_singleton_share, (double)lc.joint_bytes / 1e6);
+        bad += lc.joint_singleton_share > 0.9;
+    }
+    fflush(stdout);
+    if (bad)
+        nh_cli_warn("in %zu layer(s) over 90%% of the samples fell in a tuple seen only once: "
+                    "their joint divergence estimates mean little; use more samples or a "
+                    "larger bin size", bad);
 }
 
 /* Opens the input and, unless there is no Mismatch, the optimal source
@@ -288,6 +324,8 @@ int nh_cmd_costs(int argc, char **argv)
     if (nh_cli_verbosity > 0 && !(a.json && strcmp(a.json, "-") == 0)) {
         print_header(&a, costs);
         print_table(&a, model, costs);
+        if (a.cost.mismatch == NH_MISMATCH_JOINT)
+            print_joint(model, costs);
     }
     if (a.json) {
         json = nh_report_json(model, costs, &a.info, &err);

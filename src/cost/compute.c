@@ -32,7 +32,7 @@ nh_status nh_cost_options_check(const nh_cost_options *opt, nh_error *err)
         return nh_fail(err, NH_EINVAL, "estimator: unknown value %d", (int)opt->estimator);
     if (opt->entropy > NH_ENTROPY_DISCRETE)
         return nh_fail(err, NH_EINVAL, "entropy mode: unknown value %d", (int)opt->entropy);
-    if (opt->mismatch > NH_MISMATCH_INDEPENDENT)
+    if (opt->mismatch > NH_MISMATCH_JOINT)
         return nh_fail(err, NH_EINVAL, "mismatch mode: unknown value %d", (int)opt->mismatch);
     if (opt->batch_size < 1 || opt->batch_size > 1 << 20)
         return nh_fail(err, NH_EINVAL, "batch size must be in 1..1048576, got %zu",
@@ -162,8 +162,36 @@ typedef struct pass {
     int64_t done, total; /* for progress, over both passes */
 } pass;
 
-static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, const char *what,
-                            int64_t *samples, nh_error *err)
+/* Counts the joint histograms of every layer that has initial sets, chunk by
+ * chunk of the last batch. */
+static nh_status count_joint(pass *p, nh_joint_set *js, nh_error *err)
+{
+    const nh_model *m = p->m;
+
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const nh_layer *layer = &m->layers[l];
+        const float *in[NH_MAX_NODE_INPUTS];
+        size_t neurons[NH_MAX_NODE_INPUTS], first, count = 0;
+
+        if (!js->plans[l].n_groups)
+            continue;
+        for (int c = 0; c < nh_split_chunks(p->ex); c++) {
+            for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++) {
+                const nh_layer *src = &m->layers[layer->inputs[k]];
+
+                in[k] = nh_split_value(p->ex, c, src->value, &first, &count);
+                neurons[k] = src->neurons;
+            }
+            if (nh_joint_count(js, l, in, neurons, count, p->opt->bin_size, p->threads, err)
+                != NH_OK)
+                return err->status;
+        }
+    }
+    return NH_OK;
+}
+
+static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, nh_joint_set *js,
+                            const char *what, int64_t *samples, nh_error *err)
 {
     const nh_model *m = p->m;
     size_t n;
@@ -191,6 +219,8 @@ static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, const char *w
                     return report_fault(&fault, m, l, what, p->opt->bin_size, err);
             }
         }
+        if (js && count_joint(p, js, err) != NH_OK)
+            return err->status;
         *samples += (int64_t)n;
         p->done += (int64_t)n;
         if (p->opt->progress)
@@ -268,15 +298,21 @@ static double clip_sum(const double *sums, const double *own, double *diff, size
     return total;
 }
 
+/* The joint histograms of both passes, in joint Mismatch mode. */
+typedef struct joint_state {
+    nh_joint_plan *plans;
+    nh_joint_set p, q;
+    int threads;
+} joint_state;
+
 static nh_status layer_costs(const nh_model *m, size_t l, nh_costs *c, double *sums,
-                             nh_error *err)
+                             const joint_state *joint, nh_error *err)
 {
     const nh_layer *layer = &m->layers[l];
     nh_neuron_results *r = &c->neuron[l];
     nh_layer_costs *out = &c->layer[l];
     const double *in[NH_MAX_NODE_INPUTS];
 
-    (void)err;
     if (layer->kind == NH_LAYER_INPUT || layer->kind == NH_LAYER_RESHAPE)
         return NH_OK;
     for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
@@ -286,6 +322,9 @@ static nh_status layer_costs(const nh_model *m, size_t l, nh_costs *c, double *s
                              &out->clipped_landauer);
     if (!r->divergence)
         return NH_OK;
+    if (joint)
+        return nh_joint_mismatch(&joint->p, &joint->q, l, r->divergence, r->mismatch, out,
+                                 joint->threads, err);
 
     for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
         in[k] = c->neuron[layer->inputs[k]].divergence;
@@ -310,7 +349,7 @@ static void outside_summary(const nh_neuron_results *r, size_t n, nh_layer_costs
 
 static nh_status run_passes(const nh_model *m, nh_source *input, nh_source *optimal,
                             const nh_cost_options *opt, int threads, hist_set *p,
-                            hist_set *q, nh_costs *c, nh_error *err)
+                            hist_set *q, joint_state *joint, nh_costs *c, nh_error *err)
 {
     size_t in_size = nh_source_sample_size(input);
     pass ps = {m, opt, NULL, NULL, in_size, threads, 0, 0};
@@ -326,12 +365,39 @@ static nh_status run_passes(const nh_model *m, nh_source *input, nh_source *opti
     if (!ps.buf)
         st = NH_ENOMEM;
     if (st == NH_OK)
-        st = count_pass(&ps, input, p, "input", &c->samples, err);
+        st = count_pass(&ps, input, p, joint ? &joint->p : NULL, "input", &c->samples, err);
     if (st == NH_OK && optimal)
-        st = count_pass(&ps, optimal, q, "optimal", &c->optimal_samples, err);
+        st = count_pass(&ps, optimal, q, joint ? &joint->q : NULL, "optimal",
+                        &c->optimal_samples, err);
     free(ps.buf);
     nh_split_destroy(ps.ex);
     return st;
+}
+
+static void joint_free(joint_state *j, const nh_model *m)
+{
+    if (j->p.layer)
+        nh_joint_set_free(&j->p);
+    if (j->q.layer)
+        nh_joint_set_free(&j->q);
+    for (size_t l = 0; j->plans && l < m->n_layers; l++)
+        nh_joint_plan_free(&j->plans[l]);
+    free(j->plans);
+    j->plans = NULL;
+}
+
+static nh_status joint_init(joint_state *j, const nh_model *m, nh_error *err)
+{
+    j->plans = nh_calloc(err, m->n_layers, sizeof *j->plans);
+    if (!j->plans)
+        return NH_ENOMEM;
+    for (size_t l = 0; l < m->n_layers; l++)
+        if (nh_joint_plan_build(m, l, &j->plans[l], err) != NH_OK)
+            return err->status;
+    if (nh_joint_set_init(&j->p, m, j->plans, err) != NH_OK
+        || nh_joint_set_init(&j->q, m, j->plans, err) != NH_OK)
+        return err->status;
+    return NH_OK;
 }
 
 static nh_status check_source(const nh_model *m, nh_source *src, const char *what,
@@ -348,8 +414,8 @@ static nh_status check_source(const nh_model *m, nh_source *src, const char *wha
 }
 
 static nh_status finish_costs(const nh_model *m, const hist_set *p, const hist_set *q,
-                              const nh_cost_options *opt, int threads, nh_costs *c,
-                              nh_error *err)
+                              const joint_state *joint, const nh_cost_options *opt,
+                              int threads, nh_costs *c, nh_error *err)
 {
     size_t max_neurons = 0;
     double *sums;
@@ -366,7 +432,7 @@ static nh_status finish_costs(const nh_model *m, const hist_set *p, const hist_s
     if (!sums)
         return NH_ENOMEM;
     for (size_t l = 0; l < m->n_layers && st == NH_OK; l++) {
-        st = layer_costs(m, l, c, sums, err);
+        st = layer_costs(m, l, c, sums, joint, err);
         outside_summary(&c->neuron[l], m->layers[l].neurons, &c->layer[l]);
         c->total_landauer += c->layer[l].landauer;
         c->total_mismatch += c->layer[l].mismatch;
@@ -379,6 +445,8 @@ nh_status nh_costs_compute(const nh_model *m, nh_source *input, nh_source *optim
                            const nh_cost_options *opt, nh_costs **out, nh_error *err)
 {
     hist_set p = {m, NULL}, q = {m, NULL};
+    joint_state joint = {NULL, {m, NULL, NULL}, {m, NULL, NULL}, 0};
+    int use_joint = opt->mismatch == NH_MISMATCH_JOINT;
     nh_costs *c = NULL;
     int threads;
     nh_status st;
@@ -407,12 +475,18 @@ nh_status nh_costs_compute(const nh_model *m, nh_source *input, nh_source *optim
         st = hist_set_init(&p, m, err);
     if (st == NH_OK && optimal)
         st = hist_set_init(&q, m, err);
+    joint.threads = threads;
+    if (st == NH_OK && use_joint)
+        st = joint_init(&joint, m, err);
     if (st == NH_OK)
-        st = run_passes(m, input, optimal, opt, threads, &p, optimal ? &q : NULL, c, err);
+        st = run_passes(m, input, optimal, opt, threads, &p, optimal ? &q : NULL,
+                        use_joint ? &joint : NULL, c, err);
     if (st == NH_OK)
-        st = finish_costs(m, &p, optimal ? &q : NULL, opt, threads, c, err);
+        st = finish_costs(m, &p, optimal ? &q : NULL, use_joint ? &joint : NULL, opt, threads,
+                          c, err);
     hist_set_free(&p);
     hist_set_free(&q);
+    joint_free(&joint, m);
     if (st != NH_OK) {
         nh_costs_destroy(c);
         return st;

@@ -123,9 +123,7 @@ static void global_sums(const nh_layer *in, const nh_layer *l, const double *v, 
         out[c] = sum_range(v + c * per, per);
 }
 
-/* Flat index in an input of shape ish (rank ind) broadcast to the output
- * neuron whose multi-index is idx (rank ond), numpy rules, right aligned. */
-static size_t broadcast_index(const int64_t *idx, int ond, const int64_t *ish, int ind)
+size_t nh_broadcast_index(const int64_t *idx, int ond, const int64_t *ish, int ind)
 {
     size_t flat = 0;
 
@@ -154,7 +152,7 @@ static void broadcast_sums(const nh_model *m, const nh_layer *l, const double *c
         for (size_t k = 0; k < l->n_inputs; k++) {
             const nh_layer *src = &m->layers[l->inputs[k]];
 
-            s += in[k][broadcast_index(idx, l->ndim, src->shape, src->ndim)];
+            s += in[k][nh_broadcast_index(idx, l->ndim, src->shape, src->ndim)];
         }
         out[j] = s;
     }

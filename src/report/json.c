@@ -12,7 +12,7 @@
 
 static const char *const estimator_names[] = {"chao-shen", "plugin", "miller-madow"};
 static const char *const entropy_names[] = {"differential", "discrete"};
-static const char *const mismatch_names[] = {"none", "independent"};
+static const char *const mismatch_names[] = {"none", "independent", "joint"};
 
 const char *nh_estimator_name(nh_estimator est)
 {
@@ -50,7 +50,19 @@ nh_status nh_entropy_mode_parse(const char *name, nh_entropy_mode *out, nh_error
 
 const char *nh_mismatch_mode_name(nh_mismatch_mode mode)
 {
-    return mode <= NH_MISMATCH_INDEPENDENT ? mismatch_names[mode] : "?";
+    return mode <= NH_MISMATCH_JOINT ? mismatch_names[mode] : "?";
+}
+
+nh_status nh_mismatch_mode_parse(const char *name, nh_mismatch_mode *out, nh_error *err)
+{
+    for (int i = NH_MISMATCH_INDEPENDENT; i <= NH_MISMATCH_JOINT; i++) {
+        if (strcasecmp(name, mismatch_names[i]) == 0) {
+            *out = (nh_mismatch_mode)i;
+            return NH_OK;
+        }
+    }
+    return nh_fail(err, NH_EINVAL, "unknown Mismatch mode '%s': expected independent or joint",
+                   name);
 }
 
 static cJSON *shape_array(const int64_t *shape, int ndim)
@@ -92,6 +104,12 @@ static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t 
     if (info->mismatch != NH_MISMATCH_NONE) {
         cJSON_AddNumberToObject(o, "outside_mass_mean", lc.outside_mass_mean);
         cJSON_AddNumberToObject(o, "outside_mass_max", lc.outside_mass_max);
+    }
+    if (info->mismatch == NH_MISMATCH_JOINT) {
+        cJSON_AddNumberToObject(o, "joint_histograms", (double)lc.joint_histograms);
+        cJSON_AddNumberToObject(o, "joint_tuples", (double)lc.joint_tuples);
+        cJSON_AddNumberToObject(o, "joint_singleton_share", lc.joint_singleton_share);
+        cJSON_AddNumberToObject(o, "joint_bytes", (double)lc.joint_bytes);
     }
     return o;
 }

@@ -22,6 +22,7 @@ nh_status nh_estimator_parse(const char *name, nh_estimator *out, nh_error *err)
 const char *nh_entropy_mode_name(nh_entropy_mode mode);
 nh_status nh_entropy_mode_parse(const char *name, nh_entropy_mode *out, nh_error *err);
 const char *nh_mismatch_mode_name(nh_mismatch_mode mode);
+nh_status nh_mismatch_mode_parse(const char *name, nh_mismatch_mode *out, nh_error *err);
 
 /* The JSON document of a run, as a NUL-terminated string the caller frees
  * with free(). Costs are converted to info->unit. */

@@ -45,4 +45,19 @@ assert abs(t['landauer'] - sum(l['landauer'] for l in d['layers'])) <= 1e-9 * ab
 assert abs(t['sum'] - t['landauer'] - t['mismatch']) <= 1e-9 * abs(t['sum'])
 print('layers:', kinds)
 "; then ok; else bad "JSON does not match the contract"; fi
+# Joint Mismatch reports its joint histograms for every costed layer.
+if "$NNHEAT" costs "$EX/model.onnx" -i "$IMAGES" --scale 1/255 -n 300 --mismatch joint -q \
+    --json "$TMP/joint.json"; then ok; else bad "joint Mismatch run failed"; fi
+if $PY -c "
+import json
+d = json.load(open('$TMP/joint.json'))
+assert d['mismatch_mode'] == 'joint', d['mismatch_mode']
+for l in d['layers']:
+    if l['kind'] in ('input', 'reshape'):
+        assert l['mismatch'] == 0 and 'joint_histograms' in l and l['joint_histograms'] == 0
+    else:
+        assert l['joint_histograms'] >= 1 and 1 <= l['joint_tuples'] and l['joint_bytes'] > 0, l
+        assert 0 <= l['joint_singleton_share'] <= 1
+assert [l['joint_histograms'] for l in d['layers']][1:5] == [784, 1568, 196, 784]
+"; then ok; else bad "joint JSON"; fi
 finish

@@ -81,6 +81,16 @@ def residual_net():
     save(g, "residual.onnx")
 
 
+def difference():
+    """y = x1 - x2: a network small enough to cost by hand."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1])
+    w = np.array([[1.0], [-1.0]], dtype=np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="diff")],
+                          "difference", [x], [y], [numpy_helper.from_array(w, "w")])
+    save(g, "difference.onnx")
+
+
 def unsupported_op():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
@@ -94,4 +104,5 @@ if __name__ == "__main__":
     dense_linear()
     conv_pool_net()
     residual_net()
+    difference()
     unsupported_op()
