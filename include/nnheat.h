@@ -256,6 +256,24 @@ typedef struct nh_layer_costs {
     size_t joint_bytes;
 } nh_layer_costs;
 
+/* Per-neuron results of one layer, in nats, one value per neuron in the
+ * layer's C order (its shape as nh_model_layer gives it). The arrays are
+ * owned by costs. Without Mismatch, the Mismatch arrays are NULL. Input and
+ * reshape layers have entropies and divergences but no costs (zeros). */
+typedef struct nh_neuron_costs {
+    const double *landauer;      /* max(0, landauer_diff) */
+    const double *mismatch;      /* max(0, mismatch_diff); joint mode: mismatch_diff */
+    const double *entropy;       /* S_j */
+    const double *divergence;    /* D_j */
+    const double *landauer_diff; /* sum of S_i over init(j), minus S_j */
+    const double *mismatch_diff; /* sum of D_i minus D_j (joint: D(joint) - D_j) */
+    const double *outside_mass;  /* share of the neuron's actual mass outside the bins
+                                    its optimal histogram has */
+} nh_neuron_costs;
+
+nh_status nh_costs_neurons(const nh_costs *costs, size_t index, nh_neuron_costs *out,
+                           nh_error *err);
+
 int64_t nh_costs_samples(const nh_costs *costs);
 int64_t nh_costs_optimal_samples(const nh_costs *costs);
 size_t nh_costs_layer_count(const nh_costs *costs);

@@ -42,6 +42,10 @@ static void costs_usage(FILE *f)
             "  -T, --temperature K     kelvin [293.15]\n"
             "  -u, --unit U            eV, J, zJ, kT or bits [eV]\n"
             "      --json FILE         also write the results as JSON ('-' for stdout)\n"
+            "      --per-neuron DIR    write DIR/layerNN_QUANTITY.npy per layer: landauer,\n"
+            "                          mismatch, entropy, divergence, landauer_diff,\n"
+            "                          mismatch_diff (costs in the unit, the rest in nats)\n"
+            "      --csv FILE          the same, one row per neuron\n"
             "  -t, --threads N         threads, 0 for all cores [0]\n"
             "      --batch N           samples per forward pass [256]\n"
             "  -v, --verbose           more messages\n"
@@ -49,7 +53,7 @@ static void costs_usage(FILE *f)
 }
 
 typedef struct costs_args {
-    const char *model, *input, *optimal, *json;
+    const char *model, *input, *optimal, *json, *per_neuron, *csv;
     nh_source_options in_opt, opt_opt;
     int64_t optimal_samples;
     nh_cost_options cost;
@@ -58,7 +62,7 @@ typedef struct costs_args {
 
 enum {
     OPT_SCALE = 256, OPT_SHIFT, OPT_SEED, OPT_OPTIMAL_N, OPT_NO_MISMATCH, OPT_ENTROPY,
-    OPT_JSON, OPT_BATCH, OPT_MISMATCH
+    OPT_JSON, OPT_BATCH, OPT_MISMATCH, OPT_PER_NEURON, OPT_CSV
 };
 
 static int parse_option(costs_args *a, int c, const char *arg)
@@ -98,6 +102,8 @@ static int parse_option(costs_args *a, int c, const char *arg)
             return 1;
         break;
     case OPT_JSON: a->json = arg; return 1;
+    case OPT_PER_NEURON: a->per_neuron = arg; return 1;
+    case OPT_CSV: a->csv = arg; return 1;
     case 't':
         if (!nh_parse_int64("--threads", arg, 0, &v))
             return 0;
@@ -141,6 +147,8 @@ static int parse_costs(int argc, char **argv, costs_args *a)
         {"temperature", required_argument, NULL, 'T'},
         {"unit", required_argument, NULL, 'u'},
         {"json", required_argument, NULL, OPT_JSON},
+        {"per-neuron", required_argument, NULL, OPT_PER_NEURON},
+        {"csv", required_argument, NULL, OPT_CSV},
         {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"verbose", no_argument, NULL, 'v'},
@@ -321,7 +329,8 @@ int nh_cmd_costs(int argc, char **argv)
     a.info.estimator = a.cost.estimator;
     a.info.entropy = a.cost.entropy;
     a.info.mismatch = a.cost.mismatch;
-    if (nh_cli_verbosity > 0 && !(a.json && strcmp(a.json, "-") == 0)) {
+    if (nh_cli_verbosity > 0 && !(a.json && strcmp(a.json, "-") == 0)
+        && !(a.csv && strcmp(a.csv, "-") == 0)) {
         print_header(&a, costs);
         print_table(&a, model, costs);
         if (a.cost.mismatch == NH_MISMATCH_JOINT)
@@ -333,6 +342,11 @@ int nh_cmd_costs(int argc, char **argv)
             rc = nh_cli_fail(&err);
             goto done;
         }
+    }
+    if ((a.per_neuron && nh_report_neuron_npy(a.per_neuron, model, costs, &a.info, &err) != NH_OK)
+        || (a.csv && nh_report_neuron_csv(a.csv, model, costs, &a.info, &err) != NH_OK)) {
+        rc = nh_cli_fail(&err);
+        goto done;
     }
     nh_cli_resources(progress.start);
     rc = NH_EXIT_OK;

@@ -238,6 +238,8 @@ static void neuron_results_free(nh_neuron_results *r)
     free(r->outside);
     free(r->landauer);
     free(r->mismatch);
+    free(r->landauer_cost);
+    free(r->mismatch_cost);
 }
 
 void nh_costs_destroy(nh_costs *costs)
@@ -263,13 +265,15 @@ static nh_status layer_stats(const nh_model *m, size_t l, const hist_set *p, con
 
     r->entropy = nh_alloc(err, n, sizeof *r->entropy);
     r->landauer = nh_calloc(err, n, sizeof *r->landauer);
-    if (!r->entropy || !r->landauer)
+    r->landauer_cost = nh_calloc(err, n, sizeof *r->landauer_cost);
+    if (!r->entropy || !r->landauer || !r->landauer_cost)
         return NH_ENOMEM;
     if (hq) {
         r->divergence = nh_alloc(err, n, sizeof *r->divergence);
         r->outside = nh_alloc(err, n, sizeof *r->outside);
         r->mismatch = nh_calloc(err, n, sizeof *r->mismatch);
-        if (!r->divergence || !r->outside || !r->mismatch)
+        r->mismatch_cost = nh_calloc(err, n, sizeof *r->mismatch_cost);
+        if (!r->divergence || !r->outside || !r->mismatch || !r->mismatch_cost)
             return NH_ENOMEM;
     }
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
@@ -281,19 +285,19 @@ static nh_status layer_stats(const nh_model *m, size_t l, const hist_set *p, con
     return NH_OK;
 }
 
-/* diff[j] = sums[j] - own[j]; the layer's cost is the sum of max(0, diff). */
-static double clip_sum(const double *sums, const double *own, double *diff, size_t n,
-                       size_t *clipped)
+/* diff[j] = sums[j] - own[j], cost[j] = max(0, diff[j]); returns the sum of
+ * the costs. */
+static double clip_sum(const double *sums, const double *own, double *diff, double *cost,
+                       size_t n, size_t *clipped)
 {
     double total = 0;
 
     *clipped = 0;
     for (size_t j = 0; j < n; j++) {
         diff[j] = sums[j] - own[j];
-        if (diff[j] < 0)
-            (*clipped)++;
-        else
-            total += diff[j];
+        cost[j] = diff[j] < 0 ? 0.0 : diff[j];
+        *clipped += diff[j] < 0;
+        total += cost[j];
     }
     return total;
 }
@@ -318,19 +322,24 @@ static nh_status layer_costs(const nh_model *m, size_t l, nh_costs *c, double *s
     for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
         in[k] = c->neuron[layer->inputs[k]].entropy;
     nh_links_sum(m, l, in, sums);
-    out->landauer = clip_sum(sums, r->entropy, r->landauer, layer->neurons,
+    out->landauer = clip_sum(sums, r->entropy, r->landauer, r->landauer_cost, layer->neurons,
                              &out->clipped_landauer);
     if (!r->divergence)
         return NH_OK;
-    if (joint)
-        return nh_joint_mismatch(&joint->p, &joint->q, l, r->divergence, r->mismatch, out,
-                                 joint->threads, err);
+    if (joint) {
+        nh_status st = nh_joint_mismatch(&joint->p, &joint->q, l, r->divergence, r->mismatch,
+                                         out, joint->threads, err);
+
+        if (st == NH_OK)
+            memcpy(r->mismatch_cost, r->mismatch, layer->neurons * sizeof *r->mismatch);
+        return st;
+    }
 
     for (size_t k = 0; k < layer->n_inputs && k < NH_MAX_NODE_INPUTS; k++)
         in[k] = c->neuron[layer->inputs[k]].divergence;
     nh_links_sum(m, l, in, sums);
-    out->mismatch = clip_sum(sums, r->divergence, r->mismatch, layer->neurons,
-                             &out->clipped_mismatch);
+    out->mismatch = clip_sum(sums, r->divergence, r->mismatch, r->mismatch_cost,
+                             layer->neurons, &out->clipped_mismatch);
     return NH_OK;
 }
 
@@ -517,6 +526,25 @@ nh_status nh_costs_layer(const nh_costs *costs, size_t index, nh_layer_costs *ou
         return nh_fail(err, NH_EINVAL, "layer %zu out of range (%zu layers)", index,
                        costs->n_layers);
     *out = costs->layer[index];
+    return NH_OK;
+}
+
+nh_status nh_costs_neurons(const nh_costs *costs, size_t index, nh_neuron_costs *out,
+                           nh_error *err)
+{
+    const nh_neuron_results *r;
+
+    if (index >= costs->n_layers)
+        return nh_fail(err, NH_EINVAL, "layer %zu out of range (%zu layers)", index,
+                       costs->n_layers);
+    r = &costs->neuron[index];
+    out->landauer = r->landauer_cost;
+    out->mismatch = r->mismatch_cost;
+    out->entropy = r->entropy;
+    out->divergence = r->divergence;
+    out->landauer_diff = r->landauer;
+    out->mismatch_diff = r->mismatch;
+    out->outside_mass = r->outside;
     return NH_OK;
 }
 

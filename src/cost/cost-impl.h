@@ -59,7 +59,9 @@ typedef struct nh_neuron_results {
     double *divergence;  /* D_j, nats */
     double *outside;     /* share of p's mass outside the common bins */
     double *landauer;    /* sum S_i - S_j, before clipping */
-    double *mismatch;    /* sum D_i - D_j, before clipping */
+    double *mismatch;    /* sum D_i - D_j before clipping (joint: D_joint - D_j) */
+    double *landauer_cost; /* max(0, landauer) */
+    double *mismatch_cost; /* max(0, mismatch); joint mode: mismatch, not clipped */
 } nh_neuron_results;
 
 struct nh_costs {
