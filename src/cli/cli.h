@@ -22,6 +22,21 @@ int nh_cli_parse_failure(void);
 int nh_cmd_costs(int argc, char **argv);
 int nh_cmd_info(int argc, char **argv);
 int nh_cmd_run(int argc, char **argv);
+int nh_cmd_heuristic(int argc, char **argv);
+
+/* costs --heuristic (cmd_heuristic.c). nh_cli_parse_normal reads a
+ * "normal:MU,SIGMA" spec (1 if it is one, with SIGMA > 0). The second
+ * computes the heuristic for a costs run whose input spec (after in_opt's
+ * scale and shift) and optimal spec (NULL for N(0, 1)) must be normal
+ * generators; it prints an error and returns 0 otherwise. The third prints
+ * the heuristic and the ratio sampled / heuristic per layer. */
+int nh_cli_parse_normal(const char *spec, double *mu, double *sigma);
+int nh_cli_heuristic_for_costs(const nh_model *model, const char *input,
+                               const nh_source_options *in_opt, const char *optimal,
+                               nh_heuristic **out);
+void nh_cli_heuristic_compare(const nh_model *model, const nh_costs *costs,
+                              const nh_heuristic *h, double kelvin, nh_unit unit,
+                              int mismatch);
 
 /* Messages on stderr tagged with the severity. */
 void nh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

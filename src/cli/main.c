@@ -190,6 +190,7 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  costs MODEL -i INPUT   Landauer and Mismatch costs estimated from samples\n"
+            "  heuristic MODEL --mean MU --std SIGMA   heuristic costs for Gaussian inputs\n"
             "  info MODEL             the layers nnheat cuts the model into\n"
             "  run MODEL -i INPUT -o OUT.npy   inference only\n"
             "  version                print the version\n"
@@ -219,6 +220,8 @@ int main(int argc, char **argv)
         return nh_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return nh_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "heuristic") == 0)
+        return nh_cmd_heuristic(argc - 1, argv + 1);
     nh_cli_error("unknown command '%s'", cmd);
     usage(stderr);
     return NH_EXIT_USAGE;

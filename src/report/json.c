@@ -74,6 +74,30 @@ static cJSON *shape_array(const int64_t *shape, int ndim)
     return a;
 }
 
+/* "heuristic_landauer" and "heuristic_mismatch" of layer i (costs --heuristic). */
+static void add_heuristic_costs(cJSON *o, const nh_heuristic *h, size_t i,
+                                const nh_run_info *info)
+{
+    nh_layer_heuristic lh = {0, 0, 0, 0};
+
+    nh_heuristic_layer(h, i, &lh, NULL);
+    cJSON_AddNumberToObject(o, "heuristic_landauer",
+                            nh_energy_from_nats(lh.landauer, info->temperature, info->unit));
+    cJSON_AddNumberToObject(o, "heuristic_mismatch",
+                            nh_energy_from_nats(lh.mismatch, info->temperature, info->unit));
+}
+
+static void add_heuristic_total(cJSON *total, const nh_heuristic *h, const nh_run_info *info)
+{
+    double l, m;
+
+    nh_heuristic_total(h, &l, &m);
+    cJSON_AddNumberToObject(total, "heuristic_landauer",
+                            nh_energy_from_nats(l, info->temperature, info->unit));
+    cJSON_AddNumberToObject(total, "heuristic_mismatch",
+                            nh_energy_from_nats(m, info->temperature, info->unit));
+}
+
 static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t i,
                            const nh_run_info *info)
 {
@@ -111,6 +135,8 @@ static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t 
         cJSON_AddNumberToObject(o, "joint_singleton_share", lc.joint_singleton_share);
         cJSON_AddNumberToObject(o, "joint_bytes", (double)lc.joint_bytes);
     }
+    if (info->heuristic)
+        add_heuristic_costs(o, info->heuristic, i, info);
     return o;
 }
 
@@ -148,6 +174,94 @@ char *nh_report_json(const nh_model *model, const nh_costs *costs, const nh_run_
     cJSON_AddItemToObject(root, "layers", layers);
     layers = NULL;
     nh_costs_total(costs, &l, &m);
+    total = cJSON_AddObjectToObject(root, "total");
+    if (!total)
+        goto fail;
+    cJSON_AddNumberToObject(total, "landauer", nh_energy_from_nats(l, t, info->unit));
+    cJSON_AddNumberToObject(total, "mismatch", nh_energy_from_nats(m, t, info->unit));
+    cJSON_AddNumberToObject(total, "sum", nh_energy_from_nats(l + m, t, info->unit));
+    if (info->heuristic)
+        add_heuristic_total(total, info->heuristic, info);
+    text = cJSON_Print(root);
+    if (!text)
+        goto fail;
+    cJSON_Delete(root);
+    return text;
+fail:
+    cJSON_Delete(root);
+    cJSON_Delete(layers);
+    nh_fail(err, NH_ENOMEM, "out of memory building the JSON report");
+    return NULL;
+}
+
+/* One layer of the heuristic report: the keys of layer_object, with no
+ * clipping (the heuristic differences are never negative) and no outside
+ * mass (there are no histograms). */
+static cJSON *heuristic_layer_object(const nh_model *model, const nh_heuristic *h, size_t i,
+                                     const nh_run_info *info)
+{
+    nh_layer_info li;
+    nh_layer_heuristic lh;
+    cJSON *o = cJSON_CreateObject(), *ops = cJSON_CreateArray();
+    double t = info->temperature;
+
+    if (!o || !ops || nh_model_layer(model, i, &li, NULL) != NH_OK
+        || nh_heuristic_layer(h, i, &lh, NULL) != NH_OK) {
+        cJSON_Delete(o);
+        cJSON_Delete(ops);
+        return NULL;
+    }
+    for (size_t k = 0; k < li.n_ops; k++)
+        cJSON_AddItemToArray(ops, cJSON_CreateString(li.ops[k]));
+    cJSON_AddNumberToObject(o, "index", (double)i);
+    cJSON_AddStringToObject(o, "name", li.name);
+    cJSON_AddStringToObject(o, "kind", nh_layer_kind_name(li.kind));
+    cJSON_AddItemToObject(o, "ops", ops);
+    cJSON_AddItemToObject(o, "shape", shape_array(li.shape, li.ndim));
+    cJSON_AddNumberToObject(o, "neurons", (double)li.neurons);
+    cJSON_AddNumberToObject(o, "initial_set", (double)li.initial_set);
+    cJSON_AddNumberToObject(o, "landauer", nh_energy_from_nats(lh.landauer, t, info->unit));
+    cJSON_AddNumberToObject(o, "mismatch", nh_energy_from_nats(lh.mismatch, t, info->unit));
+    cJSON_AddNumberToObject(o, "clipped_landauer", 0);
+    cJSON_AddNumberToObject(o, "clipped_mismatch", 0);
+    cJSON_AddNumberToObject(o, "factor", lh.factor);
+    cJSON_AddNumberToObject(o, "mismatch_factor", lh.mismatch_factor);
+    return o;
+}
+
+char *nh_report_heuristic_json(const nh_model *model, const nh_heuristic *h,
+                               const nh_run_info *info, nh_error *err)
+{
+    cJSON *root = cJSON_CreateObject(), *layers = cJSON_CreateArray(), *total;
+    double l, m, t = info->temperature;
+    char *text = NULL;
+
+    if (!root || !layers)
+        goto fail;
+    cJSON_AddStringToObject(root, "nnheat", nh_version());
+    cJSON_AddStringToObject(root, "model", info->model);
+    cJSON_AddStringToObject(root, "input", info->input);
+    cJSON_AddStringToObject(root, "optimal", info->optimal);
+    cJSON_AddNumberToObject(root, "samples", 0);
+    cJSON_AddNumberToObject(root, "optimal_samples", 0);
+    cJSON_AddNullToObject(root, "bin_size");
+    cJSON_AddNumberToObject(root, "temperature", t);
+    cJSON_AddStringToObject(root, "unit", nh_unit_name(info->unit));
+    cJSON_AddNullToObject(root, "estimator");
+    cJSON_AddStringToObject(root, "entropy_mode", "differential");
+    cJSON_AddStringToObject(root, "mismatch_mode", "heuristic");
+    cJSON_AddNumberToObject(root, "normal_entropy", nh_heuristic_entropy(h));
+    cJSON_AddNumberToObject(root, "normal_divergence", nh_heuristic_divergence(h));
+    for (size_t i = 0; i < nh_heuristic_layer_count(h); i++) {
+        cJSON *o = heuristic_layer_object(model, h, i, info);
+
+        if (!o)
+            goto fail;
+        cJSON_AddItemToArray(layers, o);
+    }
+    cJSON_AddItemToObject(root, "layers", layers);
+    layers = NULL;
+    nh_heuristic_total(h, &l, &m);
     total = cJSON_AddObjectToObject(root, "total");
     if (!total)
         goto fail;
