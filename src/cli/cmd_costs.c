@@ -42,6 +42,8 @@ static void costs_usage(FILE *f)
             "  -T, --temperature K     kelvin [293.15]\n"
             "  -u, --unit U            eV, J, zJ, kT or bits [eV]\n"
             "      --json FILE         also write the results as JSON ('-' for stdout)\n"
+            "      --heuristic         also the heuristic costs for a normal:MU,SIGMA input\n"
+            "                          and a normal optimal, and sampled / heuristic per layer\n"
             "      --per-neuron DIR    write DIR/layerNN_QUANTITY.npy per layer: landauer,\n"
             "                          mismatch, entropy, divergence, landauer_diff,\n"
             "                          mismatch_diff (costs in the unit, the rest in nats)\n"
@@ -58,11 +60,13 @@ typedef struct costs_args {
     int64_t optimal_samples;
     nh_cost_options cost;
     nh_run_info info;
+    int heuristic; /* --heuristic */
 } costs_args;
 
 enum {
     OPT_SCALE = 256, OPT_SHIFT, OPT_SEED, OPT_OPTIMAL_N, OPT_NO_MISMATCH, OPT_ENTROPY,
-    OPT_JSON, OPT_BATCH, OPT_MISMATCH, OPT_PER_NEURON, OPT_CSV
+    OPT_JSON, OPT_BATCH, OPT_MISMATCH, OPT_PER_NEURON, OPT_CSV,
+    OPT_HEURISTIC
 };
 
 static int parse_option(costs_args *a, int c, const char *arg)
@@ -104,6 +108,7 @@ static int parse_option(costs_args *a, int c, const char *arg)
     case OPT_JSON: a->json = arg; return 1;
     case OPT_PER_NEURON: a->per_neuron = arg; return 1;
     case OPT_CSV: a->csv = arg; return 1;
+    case OPT_HEURISTIC: a->heuristic = 1; return 1;
     case 't':
         if (!nh_parse_int64("--threads", arg, 0, &v))
             return 0;
@@ -149,6 +154,7 @@ static int parse_costs(int argc, char **argv, costs_args *a)
         {"json", required_argument, NULL, OPT_JSON},
         {"per-neuron", required_argument, NULL, OPT_PER_NEURON},
         {"csv", required_argument, NULL, OPT_CSV},
+        {"heuristic", no_argument, NULL, OPT_HEURISTIC},
         {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"verbose", no_argument, NULL, 'v'},
@@ -294,6 +300,7 @@ int nh_cmd_costs(int argc, char **argv)
     nh_model *model = NULL;
     nh_source *in = NULL, *opt = NULL;
     nh_costs *costs = NULL;
+    nh_heuristic *heur = NULL;
     nh_progress progress = {nh_now(), 0, 0};
     char *json = NULL;
     int rc = NH_EXIT_FAIL;
@@ -314,6 +321,10 @@ int nh_cmd_costs(int argc, char **argv)
 
     if (nh_model_load_file(a.model, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
+    if (a.heuristic && !nh_cli_heuristic_for_costs(model, a.input, &a.in_opt,
+            a.cost.mismatch == NH_MISMATCH_NONE ? NULL : a.optimal, &heur))
+        goto done;
+    a.info.heuristic = heur;
     if (!open_sources(&a, model, &in, &opt))
         goto done;
     if (nh_costs_compute(model, in, opt, &a.cost, &costs, &err) != NH_OK) {
@@ -335,6 +346,9 @@ int nh_cmd_costs(int argc, char **argv)
         print_table(&a, model, costs);
         if (a.cost.mismatch == NH_MISMATCH_JOINT)
             print_joint(model, costs);
+        if (heur)
+            nh_cli_heuristic_compare(model, costs, heur, a.info.temperature, a.info.unit,
+                                     a.cost.mismatch != NH_MISMATCH_NONE);
     }
     if (a.json) {
         json = nh_report_json(model, costs, &a.info, &err);
@@ -352,6 +366,7 @@ int nh_cmd_costs(int argc, char **argv)
     rc = NH_EXIT_OK;
 done:
     free(json);
+    nh_heuristic_destroy(heur);
     nh_costs_destroy(costs);
     nh_source_destroy(in);
     nh_source_destroy(opt);
