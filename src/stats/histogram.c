@@ -216,18 +216,28 @@ void nh_hist_clear(nh_hist *h)
     memset(h, 0, sizeof *h);
 }
 
-void nh_hist_visit(const nh_hist *h, nh_hist_visit_fn fn, void *data)
-{
-    for (uint32_t i = 0; h->counts && i < h->span; i++) {
-        /* A bin may also sit in the table after its 32-bit count saturated;
-         * report it once, with both parts. */
-        uint64_t c = h->counts[i];
+typedef struct bin_count {
+    int64_t k;
+    uint64_t c;
+} bin_count;
 
-        if (c == UINT32_MAX)
-            c += sparse_get(h, h->lo + i);
-        if (c)
-            fn(data, h->lo + i, c);
-    }
+static int bin_count_cmp(const void *a, const void *b)
+{
+    const bin_count *x = a, *y = b;
+
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* The table's bins outside the window (a saturated window bin is reported
+ * with the window), sorted; *n gets their number. NULL when there are none
+ * or memory ran out (then they are visited unsorted). */
+static bin_count *sparse_sorted(const nh_hist *h, size_t *n)
+{
+    bin_count *b;
+
+    *n = 0;
+    if (!h->sp_used || !(b = malloc(h->sp_used * sizeof *b)))
+        return NULL;
     for (uint32_t i = 0; i < h->sp_cap; i++) {
         int64_t k = h->sp_keys[i];
 
@@ -236,8 +246,89 @@ void nh_hist_visit(const nh_hist *h, nh_hist_visit_fn fn, void *data)
         if (h->counts && k >= h->lo && k - h->lo < (int64_t)h->span
             && h->counts[k - h->lo] == UINT32_MAX)
             continue;
-        fn(data, k, h->sp_counts[i]);
+        b[(*n)++] = (bin_count){k, h->sp_counts[i]};
     }
+    qsort(b, *n, sizeof *b, bin_count_cmp);
+    return b;
+}
+
+void nh_hist_visit(const nh_hist *h, nh_hist_visit_fn fn, void *data)
+{
+    size_t ns = 0, s = 0;
+    bin_count *sp = sparse_sorted(h, &ns);
+
+    if (h->sp_used && !sp) { /* out of memory: same bins, table order */
+        for (uint32_t i = 0; i < h->sp_cap; i++)
+            if (h->sp_keys[i] != EMPTY_KEY && !(h->counts && h->sp_keys[i] >= h->lo
+                                                 && h->sp_keys[i] - h->lo < (int64_t)h->span))
+                fn(data, h->sp_keys[i], h->sp_counts[i]);
+    }
+    /* Bins in increasing order, whatever the layout: sums over them then come
+     * out the same after any merge. */
+    for (uint32_t i = 0; h->counts && i < h->span; i++) {
+        uint64_t c = h->counts[i];
+
+        for (; s < ns && sp[s].k < h->lo + i; s++)
+            fn(data, sp[s].k, sp[s].c);
+        if (c == UINT32_MAX)
+            c += sparse_get(h, h->lo + i);
+        if (c)
+            fn(data, h->lo + i, c);
+    }
+    for (; s < ns; s++)
+        fn(data, sp[s].k, sp[s].c);
+    free(sp);
+}
+
+static void count_bins(void *data, int64_t k, uint64_t c)
+{
+    (void)k;
+    (void)c;
+    (*(size_t *)data)++;
+}
+
+size_t nh_hist_serial_size(const nh_hist *h)
+{
+    size_t m = 0;
+
+    nh_hist_visit(h, count_bins, &m);
+    return 2 + 2 * m;
+}
+
+static void put_bin(void *data, int64_t k, uint64_t c)
+{
+    uint64_t **out = data;
+
+    *(*out)++ = (uint64_t)k;
+    *(*out)++ = c;
+}
+
+uint64_t *nh_hist_serialize(const nh_hist *h, uint64_t *out)
+{
+    uint64_t *m = out + 1;
+
+    out[0] = (uint64_t)h->n;
+    out += 2;
+    nh_hist_visit(h, put_bin, &out);
+    *m = (uint64_t)(out - m - 1) / 2;
+    return out;
+}
+
+nh_status nh_hist_merge_serial(nh_hist *dst, const uint64_t *in, const uint64_t *end,
+                               const uint64_t **next, nh_error *err)
+{
+    uint64_t m;
+
+    if (end - in < 2 || (uint64_t)(end - in - 2) / 2 < in[1])
+        return nh_fail(err, NH_EFORMAT, "serialised histogram is truncated");
+    m = in[1];
+    dst->n += (int64_t)in[0];
+    in += 2;
+    for (uint64_t i = 0; i < m; i++, in += 2)
+        if (add_count(dst, (int64_t)in[0], in[1], err) != NH_OK)
+            return NH_ENOMEM;
+    *next = in;
+    return NH_OK;
 }
 
 size_t nh_hist_bytes(const nh_hist *h)

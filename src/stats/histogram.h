@@ -37,10 +37,21 @@ nh_status nh_hist_merge(nh_hist *dst, const nh_hist *src, nh_error *err);
 /* Frees the counts; h is left empty and reusable. */
 void nh_hist_clear(nh_hist *h);
 
-/* Calls fn for every occupied bin, dense window first in increasing order,
- * then the hash table in table order. */
+/* Calls fn for every occupied bin in increasing bin order, so that sums
+ * over bins do not depend on how the counts were laid out or merged. */
 typedef void (*nh_hist_visit_fn)(void *data, int64_t k, uint64_t count);
 void nh_hist_visit(const nh_hist *h, nh_hist_visit_fn fn, void *data);
+
+/* Serialised counts, independent of layout: n, the number of occupied bins
+ * m, then m (bin, count) pairs, all as 64-bit little-endian-in-memory words
+ * (the same machine reads them back). */
+size_t nh_hist_serial_size(const nh_hist *h);
+uint64_t *nh_hist_serialize(const nh_hist *h, uint64_t *out);
+
+/* Adds the counts serialised at in (not past end) into dst; *next gets the
+ * word after them. */
+nh_status nh_hist_merge_serial(nh_hist *dst, const uint64_t *in, const uint64_t *end,
+                               const uint64_t **next, nh_error *err);
 
 /* Bytes held by h. */
 size_t nh_hist_bytes(const nh_hist *h);

@@ -90,7 +90,7 @@ static nh_status grow(nh_jhist *h, nh_error *err)
     return NH_OK;
 }
 
-nh_status nh_jhist_add(nh_jhist *h, nh_key128 key, nh_error *err)
+static nh_status add_count(nh_jhist *h, nh_key128 key, uint64_t c, nh_error *err)
 {
     size_t s;
 
@@ -103,11 +103,16 @@ nh_status nh_jhist_add(nh_jhist *h, nh_key128 key, nh_error *err)
         h->lo[s] = key.lo;
         h->used++;
     }
-    if (h->counts[s] == UINT32_MAX)
+    if (c > UINT32_MAX - h->counts[s])
         return nh_fail(err, NH_EINVAL, "a joint histogram count passed 2^32 - 1");
-    h->counts[s]++;
-    h->n++;
+    h->counts[s] += (uint32_t)c;
+    h->n += (int64_t)c;
     return NH_OK;
+}
+
+nh_status nh_jhist_add(nh_jhist *h, nh_key128 key, nh_error *err)
+{
+    return add_count(h, key, 1, err);
 }
 
 uint32_t nh_jhist_get(const nh_jhist *h, nh_key128 key)
@@ -142,26 +147,58 @@ size_t nh_jhist_singletons(const nh_jhist *h)
     return n;
 }
 
+typedef struct key_count {
+    uint64_t hi, lo;
+    uint32_t c;
+} key_count;
+
+static int key_count_cmp(const void *a, const void *b)
+{
+    const key_count *x = a, *y = b;
+
+    if (x->hi != y->hi)
+        return x->hi < y->hi ? -1 : 1;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The entries of h sorted by key: iteration that does not depend on the
+ * order in which tuples were inserted or merged. NULL if h is empty or
+ * memory ran out. */
+static key_count *sorted_entries(const nh_jhist *h)
+{
+    key_count *e = h->used ? malloc(h->used * sizeof *e) : NULL;
+    size_t n = 0;
+
+    if (!e)
+        return NULL;
+    for (size_t i = 0; i < h->cap; i++)
+        if (h->hi[i] || h->lo[i])
+            e[n++] = (key_count){h->hi[i], h->lo[i], h->counts[i]};
+    qsort(e, n, sizeof *e, key_count_cmp);
+    return e;
+}
+
 double nh_jhist_kl(const nh_jhist *p, const nh_jhist *q, double *outside)
 {
     double pc = 0, qc = 0, sum = 0;
+    key_count *e;
 
     if (outside)
         *outside = p->n > 0 ? 1.0 : 0.0;
-    if (p->n <= 0 || q->n <= 0)
+    if (p->n <= 0 || q->n <= 0 || !(e = sorted_entries(p)))
         return 0.0;
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < p->cap; i++) {
-            nh_key128 k = {p->hi[i], p->lo[i]};
-            uint32_t cq;
+        for (size_t i = 0; i < p->used; i++) {
+            nh_key128 k = {e[i].hi, e[i].lo};
+            uint32_t cq = nh_jhist_get(q, k);
 
-            if ((!k.hi && !k.lo) || !(cq = nh_jhist_get(q, k)))
+            if (!cq)
                 continue;
             if (pass == 0) {
-                pc += p->counts[i];
+                pc += e[i].c;
                 qc += cq;
             } else {
-                double pp = p->counts[i] / pc, qq = cq / qc;
+                double pp = e[i].c / pc, qq = cq / qc;
 
                 sum += pp * log(pp / qq);
             }
@@ -169,7 +206,47 @@ double nh_jhist_kl(const nh_jhist *p, const nh_jhist *q, double *outside)
         if (pc <= 0)
             break;
     }
+    free(e);
     if (outside)
         *outside = 1.0 - pc / (double)p->n;
     return sum > 0 ? sum : 0.0;
+}
+
+size_t nh_jhist_serial_size(const nh_jhist *h)
+{
+    return 2 + 3 * h->used;
+}
+
+uint64_t *nh_jhist_serialize(const nh_jhist *h, uint64_t *out)
+{
+    *out++ = (uint64_t)h->n;
+    *out++ = h->used;
+    for (size_t i = 0; i < h->cap; i++) {
+        if (!h->hi[i] && !h->lo[i])
+            continue;
+        *out++ = h->hi[i];
+        *out++ = h->lo[i];
+        *out++ = h->counts[i];
+    }
+    return out;
+}
+
+nh_status nh_jhist_merge_serial(nh_jhist *dst, const uint64_t *in, const uint64_t *end,
+                                const uint64_t **next, nh_error *err)
+{
+    uint64_t m;
+
+    if (end - in < 2 || (uint64_t)(end - in - 2) / 3 < in[1])
+        return nh_fail(err, NH_EFORMAT, "serialised joint histogram is truncated");
+    m = in[1];
+    in += 2;
+    for (uint64_t i = 0; i < m; i++, in += 3) {
+        nh_key128 k = {in[0], in[1]};
+        nh_status st = add_count(dst, k, in[2], err);
+
+        if (st != NH_OK)
+            return st;
+    }
+    *next = in;
+    return NH_OK;
 }

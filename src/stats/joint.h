@@ -47,4 +47,11 @@ size_t nh_jhist_singletons(const nh_jhist *h);
  * the share of p's mass on tuples q never saw. */
 double nh_jhist_kl(const nh_jhist *p, const nh_jhist *q, double *outside);
 
+/* Serialised counts: n, the number of tuples m, then m (hi, lo, count)
+ * words. Merging adds the counts into dst. */
+size_t nh_jhist_serial_size(const nh_jhist *h);
+uint64_t *nh_jhist_serialize(const nh_jhist *h, uint64_t *out);
+nh_status nh_jhist_merge_serial(nh_jhist *dst, const uint64_t *in, const uint64_t *end,
+                                const uint64_t **next, nh_error *err);
+
 #endif
