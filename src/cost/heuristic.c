@@ -12,12 +12,10 @@
 #include <stdlib.h>
 
 #include "core/error.h"
-#include "model/model-impl.h"
 
 #define NH_TWO_PI 6.283185307179586476925286766559
 
 struct nh_heuristic {
-    double mu, sigma, mu_o, sigma_o;
     double entropy;    /* S_N, nats */
     double divergence; /* D_N, nats */
     size_t n_layers;
@@ -46,55 +44,26 @@ static nh_status check_param(const char *field, double v, int positive, nh_error
     return NH_OK;
 }
 
-static int64_t product(const int64_t *dims, int n)
+/* Fills the factors of one layer: L = N_f f S_N and M = N_f g D_N. The
+ * window sizes come from the layer's initial_set, which the layer cut
+ * computes before padding is left out (and in the model's channel layout):
+ * M for dense, the window's P^2 for a pool (the whole channel for a global
+ * one), C_in / group times the kernel's element count for conv. */
+static void layer_factors(const nh_layer_info *li, nh_layer_heuristic *out)
 {
-    int64_t p = 1;
-
-    for (int i = 0; i < n; i++)
-        p *= dims[i];
-    return p;
-}
-
-/* The pooling window's size P^2: the kernel's element count, or the whole
- * channel for a global pool (channels-first, as the layer cut assumes). */
-static double pool_window(const nh_model *m, const nh_layer *l)
-{
-    const nh_node *h = &m->graph->nodes[l->head];
-    const nh_layer *in = &m->layers[l->inputs[0]];
-
-    if (h->op == NH_OP_MAXPOOL || h->op == NH_OP_AVGPOOL)
-        return (double)product(h->a.kernel, h->a.n_spatial);
-    return (double)product(in->shape + 1, in->ndim - 1);
-}
-
-/* The number of initial neurons a conv neuron reads: C_in / group channels
- * times the kernel's element count (K^2 for a K x K kernel). Padding is
- * ignored, as in eq. 3.5. */
-static double conv_window(const nh_model *m, const nh_layer *l)
-{
-    const nh_node *h = &m->graph->nodes[l->head];
-    const nh_layer *in = &m->layers[l->inputs[0]];
-
-    return (double)(in->shape[0] / h->a.group) * (double)product(h->a.kernel, h->a.n_spatial);
-}
-
-/* Fills the factors of one layer: L = N_f f S_N and M = N_f g D_N. */
-static void layer_factors(const nh_model *m, const nh_layer *l, nh_layer_heuristic *out)
-{
-    double p2;
+    double m = (double)li->initial_set;
 
     out->factor = out->mismatch_factor = 0;
-    switch (l->kind) {
+    switch (li->kind) {
     case NH_LAYER_DENSE: /* eq. 3.1-3.2: M inputs, one output kept */
-        out->factor = out->mismatch_factor = (double)l->initial_set - 1.0;
+        out->factor = out->mismatch_factor = m - 1.0;
         break;
     case NH_LAYER_POOL: /* eq. 3.3-3.4: the output keeps about S_N / P */
-        p2 = pool_window(m, l);
-        out->factor = p2 - 1.0 / sqrt(p2);
+        out->factor = m - 1.0 / sqrt(m);
         out->mismatch_factor = out->factor / 3.0;
         break;
-    case NH_LAYER_CONV: /* eq. 3.5-3.6 */
-        out->factor = out->mismatch_factor = conv_window(m, l);
+    case NH_LAYER_CONV: /* eq. 3.5-3.6: nothing kept, padding counted */
+        out->factor = out->mismatch_factor = m;
         break;
     default: /* input, reshape, elementwise, add */
         break;
@@ -116,26 +85,27 @@ nh_status nh_heuristic_compute(const nh_model *m, double mu, double sigma, doubl
     h = nh_calloc(err, 1, sizeof *h);
     if (!h)
         return NH_ENOMEM;
-    h->layer = nh_calloc(err, m->n_layers ? m->n_layers : 1, sizeof *h->layer);
+    h->n_layers = nh_model_layer_count(m);
+    h->layer = nh_calloc(err, h->n_layers ? h->n_layers : 1, sizeof *h->layer);
     if (!h->layer) {
         free(h);
         return NH_ENOMEM;
     }
-    h->mu = mu;
-    h->sigma = sigma;
-    h->mu_o = mu_o;
-    h->sigma_o = sigma_o;
     h->entropy = nh_normal_entropy(sigma);
     h->divergence = nh_normal_divergence(mu, sigma, mu_o, sigma_o);
-    h->n_layers = m->n_layers;
 
-    for (size_t i = 0; i < m->n_layers; i++) {
+    for (size_t i = 0; i < h->n_layers; i++) {
         nh_layer_heuristic *hl = &h->layer[i];
-        double n = (double)m->layers[i].neurons;
+        nh_layer_info li;
+        nh_status st = nh_model_layer(m, i, &li, err);
 
-        layer_factors(m, &m->layers[i], hl);
-        hl->landauer = n * hl->factor * h->entropy;
-        hl->mismatch = n * hl->mismatch_factor * h->divergence;
+        if (st != NH_OK) {
+            nh_heuristic_destroy(h);
+            return st;
+        }
+        layer_factors(&li, hl);
+        hl->landauer = (double)li.neurons * hl->factor * h->entropy;
+        hl->mismatch = (double)li.neurons * hl->mismatch_factor * h->divergence;
         h->total_landauer += hl->landauer;
         h->total_mismatch += hl->mismatch;
     }
