@@ -215,6 +215,12 @@ typedef struct nh_cost_options {
     int threads;               /* 0 for all cores [0] */
     nh_progress_fn progress;   /* may be NULL */
     void *progress_data;
+    int distributed;           /* nonzero: every MPI rank of MPI_COMM_WORLD calls
+                                  nh_costs_compute with its own share of the
+                                  samples (nh_source_set_range); counts are merged
+                                  on rank 0, which alone gets per-neuron results;
+                                  every rank gets the per-layer results and totals
+                                  [0] */
 } nh_cost_options;
 
 void nh_cost_options_default(nh_cost_options *opt);
@@ -249,7 +255,8 @@ typedef struct nh_layer_costs {
      * layer (one per distinct initial set), the distinct tuples they hold
      * for the actual samples, the share of actual samples whose tuple was
      * seen once (near 1, the joint divergence estimate means nothing), and
-     * the bytes the joint histograms of both passes held. */
+     * the bytes the tuples of both passes take (20 per distinct tuple; the
+     * hash tables hold up to a third more). */
     size_t joint_histograms;
     size_t joint_tuples;
     double joint_singleton_share;
@@ -280,6 +287,15 @@ size_t nh_costs_layer_count(const nh_costs *costs);
 nh_status nh_costs_layer(const nh_costs *costs, size_t index, nh_layer_costs *out,
                          nh_error *err);
 void nh_costs_total(const nh_costs *costs, double *landauer, double *mismatch);
+
+/* ------------------------------------------------------------------- MPI */
+
+/* Whether the library was built with MPI. */
+int nh_mpi_available(void);
+
+/* This process's rank and the number of ranks of MPI_COMM_WORLD: 0 and 1
+ * without MPI or when MPI is not initialised (the caller initialises it). */
+void nh_mpi_world(int *rank, int *size);
 
 /* ----------------------------------------------------------------- gates */
 

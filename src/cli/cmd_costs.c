@@ -273,8 +273,30 @@ static void print_joint(const nh_model *model, const nh_costs *costs)
                     "larger bin size", bad);
 }
 
+/* Under MPI, rank r of k keeps samples [r n / k, (r + 1) n / k). */
+static int take_share(nh_source *src)
+{
+    int rank, size;
+    int64_t n, first, last;
+    nh_error err = {0};
+
+    nh_mpi_world(&rank, &size);
+    if (size == 1)
+        return 1;
+    if ((n = nh_cli_count_samples(src)) < 0)
+        return 0;
+    first = n * rank / size;
+    last = n * (rank + 1) / size;
+    if (nh_source_set_range(src, first, last - first, &err) != NH_OK) {
+        nh_cli_error("%s", err.message);
+        return 0;
+    }
+    return 1;
+}
+
 /* Opens the input and, unless there is no Mismatch, the optimal source
- * with as many samples as the input by default. */
+ * with as many samples as the input by default; each MPI rank keeps its
+ * share of both. */
 static int open_sources(costs_args *a, const nh_model *model, nh_source **in,
                         nh_source **opt)
 {
@@ -282,15 +304,17 @@ static int open_sources(costs_args *a, const nh_model *model, nh_source **in,
 
     if (!nh_cli_open_source(model, a->input, &a->in_opt, "input", in))
         return 0;
-    if (a->cost.mismatch == NH_MISMATCH_NONE)
-        return 1;
-    a->info.optimal = a->optimal ? a->optimal : "normal:0,1";
-    n = a->optimal_samples;
-    if (n <= 0 && (n = nh_cli_count_samples(*in)) < 0)
-        return 0;
-    a->opt_opt.limit = n;
-    a->opt_opt.stream = 1;
-    return nh_cli_open_source(model, a->info.optimal, &a->opt_opt, "optimal", opt);
+    if (a->cost.mismatch != NH_MISMATCH_NONE) {
+        a->info.optimal = a->optimal ? a->optimal : "normal:0,1";
+        n = a->optimal_samples;
+        if (n <= 0 && (n = nh_cli_count_samples(*in)) < 0)
+            return 0;
+        a->opt_opt.limit = n;
+        a->opt_opt.stream = 1;
+        if (!nh_cli_open_source(model, a->info.optimal, &a->opt_opt, "optimal", opt))
+            return 0;
+    }
+    return take_share(*in) && (!*opt || take_share(*opt));
 }
 
 int nh_cmd_costs(int argc, char **argv)
@@ -303,7 +327,7 @@ int nh_cmd_costs(int argc, char **argv)
     nh_heuristic *heur = NULL;
     nh_progress progress = {nh_now(), 0, 0};
     char *json = NULL;
-    int rc = NH_EXIT_FAIL;
+    int rc = NH_EXIT_FAIL, rank, size;
 
     memset(&a, 0, sizeof a);
     nh_source_options_default(&a.in_opt);
@@ -318,6 +342,10 @@ int nh_cmd_costs(int argc, char **argv)
     }
     a.cost.progress = nh_progress_update;
     a.cost.progress_data = &progress;
+    nh_mpi_world(&rank, &size);
+    a.cost.distributed = size > 1;
+    if (rank != 0) /* rank 0 speaks for all */
+        nh_cli_verbosity = 0;
 
     if (nh_model_load_file(a.model, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
@@ -349,6 +377,10 @@ int nh_cmd_costs(int argc, char **argv)
         if (heur)
             nh_cli_heuristic_compare(model, costs, heur, a.info.temperature, a.info.unit,
                                      a.cost.mismatch != NH_MISMATCH_NONE);
+    }
+    if (rank != 0) {
+        rc = NH_EXIT_OK;
+        goto done;
     }
     if (a.json) {
         json = nh_report_json(model, costs, &a.info, &err);

@@ -11,6 +11,10 @@
 
 #include "cli/cli.h"
 
+#ifdef NH_HAVE_MPI
+#include <mpi.h>
+#endif
+
 int nh_cli_verbosity = 1;
 int nh_cli_bad_value;
 
@@ -198,7 +202,39 @@ static void usage(FILE *f)
             "Run 'nnheat <command> --help' for a command's options.\n");
 }
 
+/* Under mpirun or srun (their environment says so), every rank runs the
+ * command on its share of the samples; plain runs never touch MPI. */
+static int launched_by_mpi(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    int rc;
+
+#ifdef NH_HAVE_MPI
+    int mpi = launched_by_mpi();
+
+    if (mpi && MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+        nh_cli_error("MPI_Init failed");
+        return NH_EXIT_FAIL;
+    }
+    rc = dispatch(argc, argv);
+    if (mpi)
+        MPI_Finalize();
+#else
+    if (launched_by_mpi())
+        nh_cli_warn("launched by an MPI launcher, but this nnheat was built without MPI: "
+                    "every process runs the whole job");
+    rc = dispatch(argc, argv);
+#endif
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
 

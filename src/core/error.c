@@ -38,7 +38,10 @@ void nh_error_prefix(nh_error *err, const char *fmt, ...)
     memcpy(err->message + n, ": ", 3);
     n += 2;
     rest = sizeof err->message - 1 - n;
-    strncat(err->message + n, old, rest);
+    if (strlen(old) < rest)
+        rest = strlen(old);
+    memcpy(err->message + n, old, rest);
+    err->message[n + rest] = '\0';
 }
 
 void *nh_alloc(nh_error *err, size_t count, size_t size)

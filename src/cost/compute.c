@@ -226,7 +226,8 @@ static nh_status count_pass(pass *p, nh_source *src, hist_set *hs, nh_joint_set 
         if (p->opt->progress)
             p->opt->progress(p->opt->progress_data, p->done, p->total);
     }
-    if (*samples == 0)
+    /* a worker of a distributed run may have no share; the total is checked */
+    if (*samples == 0 && !p->opt->distributed)
         return nh_fail(err, NH_EINVAL, "%s: no %s samples", nh_source_name(src), what);
     return NH_OK;
 }
@@ -409,6 +410,60 @@ static nh_status joint_init(joint_state *j, const nh_model *m, nh_error *err)
     return NH_OK;
 }
 
+static nh_status finish_costs(const nh_model *m, const hist_set *p, const hist_set *q,
+                              const joint_state *joint, const nh_cost_options *opt,
+                              int threads, nh_costs *c, nh_error *err);
+
+/* Distributed runs: every rank's counts go to rank 0 (collective calls, in
+ * the same order on every rank). */
+static nh_status merge_ranks(const nh_model *m, hist_set *p, hist_set *q, joint_state *joint,
+                             nh_costs *c, nh_error *err)
+{
+    int64_t n[2] = {c->samples, c->optimal_samples};
+    nh_status st = NH_OK;
+
+    nh_dist_sum(n, 2);
+    c->samples = n[0];
+    c->optimal_samples = n[1];
+    if (c->samples == 0 || (q->layer && c->optimal_samples == 0))
+        return nh_fail(err, NH_EINVAL, "no samples in any rank");
+    for (size_t l = 0; st == NH_OK && l < m->n_layers; l++) {
+        if (p->layer[l])
+            st = nh_dist_merge_hists(p->layer[l], m->layers[l].neurons, err);
+        if (st == NH_OK && q->layer && q->layer[l])
+            st = nh_dist_merge_hists(q->layer[l], m->layers[l].neurons, err);
+        if (st == NH_OK && joint && joint->p.layer[l])
+            st = nh_dist_merge_jhists(joint->p.layer[l], joint->plans[l].n_groups, err);
+        if (st == NH_OK && joint && joint->q.layer[l])
+            st = nh_dist_merge_jhists(joint->q.layer[l], joint->plans[l].n_groups, err);
+    }
+    return st;
+}
+
+/* Rank 0 computes the costs; the others get its per-layer results. */
+static nh_status finish_ranks(const nh_model *m, const hist_set *p, const hist_set *q,
+                              const joint_state *joint, const nh_cost_options *opt,
+                              int threads, nh_costs *c, nh_error *err)
+{
+    int rank, size;
+    nh_status st = NH_OK;
+    double totals[2];
+
+    nh_mpi_world(&rank, &size);
+    if (rank == 0)
+        st = finish_costs(m, p, q, joint, opt, threads, c, err);
+    st = nh_dist_agree(st, err);
+    if (st != NH_OK)
+        return st;
+    totals[0] = c->total_landauer;
+    totals[1] = c->total_mismatch;
+    nh_dist_bcast(c->layer, m->n_layers * sizeof *c->layer);
+    nh_dist_bcast(totals, sizeof totals);
+    c->total_landauer = totals[0];
+    c->total_mismatch = totals[1];
+    return NH_OK;
+}
+
 static nh_status check_source(const nh_model *m, nh_source *src, const char *what,
                               nh_error *err)
 {
@@ -490,9 +545,17 @@ nh_status nh_costs_compute(const nh_model *m, nh_source *input, nh_source *optim
     if (st == NH_OK)
         st = run_passes(m, input, optimal, opt, threads, &p, optimal ? &q : NULL,
                         use_joint ? &joint : NULL, c, err);
-    if (st == NH_OK)
+    if (opt->distributed) {
+        st = nh_dist_agree(st, err);
+        if (st == NH_OK)
+            st = nh_dist_agree(merge_ranks(m, &p, &q, use_joint ? &joint : NULL, c, err), err);
+        if (st == NH_OK)
+            st = finish_ranks(m, &p, optimal ? &q : NULL, use_joint ? &joint : NULL, opt,
+                              threads, c, err);
+    } else if (st == NH_OK) {
         st = finish_costs(m, &p, optimal ? &q : NULL, use_joint ? &joint : NULL, opt, threads,
                           c, err);
+    }
     hist_set_free(&p);
     hist_set_free(&q);
     joint_free(&joint, m);
@@ -538,6 +601,8 @@ nh_status nh_costs_neurons(const nh_costs *costs, size_t index, nh_neuron_costs 
         return nh_fail(err, NH_EINVAL, "layer %zu out of range (%zu layers)", index,
                        costs->n_layers);
     r = &costs->neuron[index];
+    if (!r->entropy)
+        return nh_fail(err, NH_EINVAL, "per-neuron results are kept by MPI rank 0 only");
     out->landauer = r->landauer_cost;
     out->mismatch = r->mismatch_cost;
     out->entropy = r->entropy;

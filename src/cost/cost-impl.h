@@ -3,6 +3,7 @@
 #define NH_COST_COST_IMPL_H
 
 #include "nnheat.h"
+#include "stats/histogram.h"
 #include "stats/joint.h"
 
 /* For every neuron j of layer li: out[j] = sum of in[k][i] over the initial
@@ -48,6 +49,15 @@ nh_status nh_joint_count(nh_joint_set *js, size_t l, const float *const *in,
 nh_status nh_joint_mismatch(const nh_joint_set *p, const nh_joint_set *q, size_t l,
                             const double *own_divergence, double *mismatch,
                             nh_layer_costs *out, int threads, nh_error *err);
+
+/* Distributed runs (dist.c). Each is collective: every rank calls it.
+ * nh_dist_agree fails on every rank when st failed on any; the merges send
+ * every rank's counts to rank 0 and add them there. */
+nh_status nh_dist_agree(nh_status st, nh_error *err);
+nh_status nh_dist_sum(int64_t *v, int n);
+nh_status nh_dist_bcast(void *data, size_t bytes);
+nh_status nh_dist_merge_hists(nh_hist *h, size_t count, nh_error *err);
+nh_status nh_dist_merge_jhists(nh_jhist *h, size_t count, nh_error *err);
 
 /* Flat index in an input of shape ish (rank ind) broadcast to the output
  * multi-index idx (rank ond), numpy rules, right aligned. */

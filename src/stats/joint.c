@@ -135,7 +135,7 @@ void nh_jhist_clear(nh_jhist *h)
 
 size_t nh_jhist_bytes(const nh_jhist *h)
 {
-    return h->cap * (sizeof *h->hi + sizeof *h->lo + sizeof *h->counts);
+    return h->used * (sizeof *h->hi + sizeof *h->lo + sizeof *h->counts);
 }
 
 size_t nh_jhist_singletons(const nh_jhist *h)

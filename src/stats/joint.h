@@ -37,6 +37,8 @@ typedef struct nh_jhist {
 nh_status nh_jhist_add(nh_jhist *h, nh_key128 key, nh_error *err);
 uint32_t nh_jhist_get(const nh_jhist *h, nh_key128 key);
 void nh_jhist_clear(nh_jhist *h);
+/* Bytes its tuples take: 20 per distinct tuple, whatever the table's
+ * layout (the table keeps up to a third more slots free). */
 size_t nh_jhist_bytes(const nh_jhist *h);
 
 /* Tuples seen exactly once. */
