@@ -211,8 +211,8 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
 {
     const char *u = nh_unit_name(a->info.unit);
     double t = a->info.temperature, l, m;
-    size_t clipped = 0, neurons = 0;
-    char lh[32], mh[32];
+    char lh[32], mh[32], most[256] = "";
+    size_t len = 0;
 
     snprintf(lh, sizeof lh, "Landauer (%s)", u);
     snprintf(mh, sizeof mh, "Mismatch (%s)", u);
@@ -232,19 +232,19 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
                nh_layer_kind_name(li.kind), shape, li.neurons,
                nh_energy_from_nats(lc.landauer, t, a->info.unit),
                nh_energy_from_nats(lc.mismatch, t, a->info.unit), clip);
-        if (li.kind != NH_LAYER_INPUT && li.kind != NH_LAYER_RESHAPE) {
-            clipped += lc.clipped_landauer;
-            neurons += li.neurons;
-        }
+        if (2 * lc.clipped_landauer > li.neurons && len < sizeof most)
+            len += (size_t)snprintf(most + len, sizeof most - len, len ? ", %zu" : "%zu", i);
     }
     nh_costs_total(costs, &l, &m);
     printf("\ntotal        Landauer %.6g %s   Mismatch %.6g %s   sum %.6g %s\n",
            nh_energy_from_nats(l, t, a->info.unit), u, nh_energy_from_nats(m, t, a->info.unit),
            u, nh_energy_from_nats(l + m, t, a->info.unit), u);
-    fflush(stdout);
-    if (a->cost.entropy == NH_ENTROPY_DIFFERENTIAL && neurons && 2 * clipped > neurons)
-        nh_cli_warn("%zu of %zu neurons had their Landauer cost clipped at 0; with point "
-                    "masses such as ReLU zeros, try --entropy discrete", clipped, neurons);
+    if (len && a->cost.entropy == NH_ENTROPY_DIFFERENTIAL)
+        printf("\nIn layers %s, most neurons' Landauer costs were clipped at 0: their inputs'\n"
+               "summed differential entropy fell below their own, as it does after a point\n"
+               "mass such as a ReLU's zeros. Try --entropy discrete.\n", most);
+    else if (len)
+        printf("\nIn layers %s, most neurons' Landauer costs were clipped at 0.\n", most);
 }
 
 /* The joint histograms behind a joint Mismatch: how many, how many distinct
