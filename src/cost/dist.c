@@ -125,44 +125,66 @@ static nh_status merge_jhists(void *set, size_t count, const uint64_t *in, const
     return NH_OK;
 }
 
-nh_status nh_dist_merge_hists(nh_hist *h, size_t count, nh_error *err)
+/* Serialises count histograms of one kind end to end, then gathers. */
+typedef struct serial_ops {
+    size_t (*size)(const void *set, size_t j);
+    uint64_t *(*put)(const void *set, size_t j, uint64_t *out);
+    nh_status (*merge)(void *, size_t, const uint64_t *, const uint64_t *, nh_error *);
+} serial_ops;
+
+static nh_status serialise_gather(void *set, size_t count, const serial_ops *ops,
+                                  nh_error *err)
 {
     size_t n = 0;
     uint64_t *words, *w;
     nh_status st;
 
     for (size_t j = 0; j < count; j++)
-        n += nh_hist_serial_size(&h[j]);
+        n += ops->size(set, j);
     words = malloc((n ? n : 1) * sizeof *words);
     if (!words)
         return nh_dist_agree(nh_fail(err, NH_ENOMEM, "out of memory serialising counts"),
                              err);
     w = words;
     for (size_t j = 0; j < count; j++)
-        w = nh_hist_serialize(&h[j], w);
-    st = gather(words, n, h, count, merge_hists, err);
+        w = ops->put(set, j, w);
+    st = gather(words, n, set, count, ops->merge, err);
     free(words);
     return st;
 }
 
+static size_t hist_size(const void *set, size_t j)
+{
+    return nh_hist_serial_size((const nh_hist *)set + j);
+}
+
+static uint64_t *hist_put(const void *set, size_t j, uint64_t *out)
+{
+    return nh_hist_serialize((const nh_hist *)set + j, out);
+}
+
+static size_t jhist_size(const void *set, size_t j)
+{
+    return nh_jhist_serial_size((const nh_jhist *)set + j);
+}
+
+static uint64_t *jhist_put(const void *set, size_t j, uint64_t *out)
+{
+    return nh_jhist_serialize((const nh_jhist *)set + j, out);
+}
+
+nh_status nh_dist_merge_hists(nh_hist *h, size_t count, nh_error *err)
+{
+    static const serial_ops ops = {hist_size, hist_put, merge_hists};
+
+    return serialise_gather(h, count, &ops, err);
+}
+
 nh_status nh_dist_merge_jhists(nh_jhist *h, size_t count, nh_error *err)
 {
-    size_t n = 0;
-    uint64_t *words, *w;
-    nh_status st;
+    static const serial_ops ops = {jhist_size, jhist_put, merge_jhists};
 
-    for (size_t j = 0; j < count; j++)
-        n += nh_jhist_serial_size(&h[j]);
-    words = malloc((n ? n : 1) * sizeof *words);
-    if (!words)
-        return nh_dist_agree(nh_fail(err, NH_ENOMEM, "out of memory serialising counts"),
-                             err);
-    w = words;
-    for (size_t j = 0; j < count; j++)
-        w = nh_jhist_serialize(&h[j], w);
-    st = gather(words, n, h, count, merge_jhists, err);
-    free(words);
-    return st;
+    return serialise_gather(h, count, &ops, err);
 }
 
 #else /* no MPI: a world of one */

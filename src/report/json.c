@@ -98,16 +98,14 @@ static void add_heuristic_total(cJSON *total, const nh_heuristic *h, const nh_ru
                             nh_energy_from_nats(m, info->temperature, info->unit));
 }
 
-static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t i,
-                           const nh_run_info *info)
+/* The keys that describe layer i, whatever the report: index, name, kind,
+ * ops, shape, neurons, initial_set. */
+static cJSON *layer_head(const nh_model *model, size_t i)
 {
     nh_layer_info li;
-    nh_layer_costs lc;
     cJSON *o = cJSON_CreateObject(), *ops = cJSON_CreateArray();
-    double t = info->temperature;
 
-    if (!o || !ops || nh_model_layer(model, i, &li, NULL) != NH_OK
-        || nh_costs_layer(costs, i, &lc, NULL) != NH_OK) {
+    if (!o || !ops || nh_model_layer(model, i, &li, NULL) != NH_OK) {
         cJSON_Delete(o);
         cJSON_Delete(ops);
         return NULL;
@@ -121,6 +119,18 @@ static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t 
     cJSON_AddItemToObject(o, "shape", shape_array(li.shape, li.ndim));
     cJSON_AddNumberToObject(o, "neurons", (double)li.neurons);
     cJSON_AddNumberToObject(o, "initial_set", (double)li.initial_set);
+    return o;
+}
+
+static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t i,
+                           const nh_run_info *info)
+{
+    nh_layer_costs lc;
+    cJSON *o;
+    double t = info->temperature;
+
+    if (nh_costs_layer(costs, i, &lc, NULL) != NH_OK || !(o = layer_head(model, i)))
+        return NULL;
     cJSON_AddNumberToObject(o, "landauer", nh_energy_from_nats(lc.landauer, t, info->unit));
     cJSON_AddNumberToObject(o, "mismatch", nh_energy_from_nats(lc.mismatch, t, info->unit));
     cJSON_AddNumberToObject(o, "clipped_landauer", (double)lc.clipped_landauer);
@@ -200,26 +210,12 @@ fail:
 static cJSON *heuristic_layer_object(const nh_model *model, const nh_heuristic *h, size_t i,
                                      const nh_run_info *info)
 {
-    nh_layer_info li;
     nh_layer_heuristic lh;
-    cJSON *o = cJSON_CreateObject(), *ops = cJSON_CreateArray();
+    cJSON *o;
     double t = info->temperature;
 
-    if (!o || !ops || nh_model_layer(model, i, &li, NULL) != NH_OK
-        || nh_heuristic_layer(h, i, &lh, NULL) != NH_OK) {
-        cJSON_Delete(o);
-        cJSON_Delete(ops);
+    if (nh_heuristic_layer(h, i, &lh, NULL) != NH_OK || !(o = layer_head(model, i)))
         return NULL;
-    }
-    for (size_t k = 0; k < li.n_ops; k++)
-        cJSON_AddItemToArray(ops, cJSON_CreateString(li.ops[k]));
-    cJSON_AddNumberToObject(o, "index", (double)i);
-    cJSON_AddStringToObject(o, "name", li.name);
-    cJSON_AddStringToObject(o, "kind", nh_layer_kind_name(li.kind));
-    cJSON_AddItemToObject(o, "ops", ops);
-    cJSON_AddItemToObject(o, "shape", shape_array(li.shape, li.ndim));
-    cJSON_AddNumberToObject(o, "neurons", (double)li.neurons);
-    cJSON_AddNumberToObject(o, "initial_set", (double)li.initial_set);
     cJSON_AddNumberToObject(o, "landauer", nh_energy_from_nats(lh.landauer, t, info->unit));
     cJSON_AddNumberToObject(o, "mismatch", nh_energy_from_nats(lh.mismatch, t, info->unit));
     cJSON_AddNumberToObject(o, "clipped_landauer", 0);
