@@ -38,9 +38,10 @@ static void dense_sums(const nh_layer *in, const nh_layer *l, const double *v, d
     }
 }
 
-/* Geometry of a windowed layer: input (C, S...), output (F, O...). */
+/* Geometry of a windowed layer: input (C, S...), output (F, O...); or
+ * (S..., C) and (O..., F) when last is set (channels-last, Keras). */
 typedef struct window {
-    int ns;
+    int ns, last;
     int64_t in_sp[NH_MAX_SPATIAL], out_sp[NH_MAX_SPATIAL];
     int64_t kernel[NH_MAX_SPATIAL], stride[NH_MAX_SPATIAL], dil[NH_MAX_SPATIAL];
     int64_t pad[NH_MAX_SPATIAL];
@@ -77,7 +78,7 @@ static double window_sum(const window *w, const double *v, int64_t pos, int64_t 
         if (!inside)
             continue;
         for (int64_t c = c0; c < c0 + cn; c++)
-            s += v[c * in_count + flat];
+            s += v[w->last ? flat * w->channels + c : c * in_count + flat];
     }
     return s;
 }
@@ -87,16 +88,18 @@ static void window_sums(const nh_node *h, const nh_layer *in, const nh_layer *l,
 {
     window w;
     int64_t positions = 1, cg, fg;
-    int pool = h->op != NH_OP_CONV;
+    int pool = h->op != NH_OP_CONV, sp;
 
     memset(&w, 0, sizeof w);
     w.ns = h->a.n_spatial;
-    w.channels = in->shape[0];
-    w.filters = l->shape[0];
+    w.last = h->a.channels_last;
+    sp = w.last ? 0 : 1;
+    w.channels = in->shape[w.last ? in->ndim - 1 : 0];
+    w.filters = l->shape[w.last ? l->ndim - 1 : 0];
     w.groups = pool ? w.channels : h->a.group;
     for (int d = 0; d < w.ns; d++) {
-        w.in_sp[d] = in->shape[1 + d];
-        w.out_sp[d] = l->shape[1 + d];
+        w.in_sp[d] = in->shape[sp + d];
+        w.out_sp[d] = l->shape[sp + d];
         w.kernel[d] = h->a.kernel[d];
         w.stride[d] = h->a.strides[d];
         w.dil[d] = h->a.dilations[d] > 0 ? h->a.dilations[d] : 1;
@@ -110,17 +113,30 @@ static void window_sums(const nh_node *h, const nh_layer *in, const nh_layer *l,
             double s = window_sum(&w, v, pos, g * cg, cg);
 
             for (int64_t f = g * fg; f < (g + 1) * fg; f++)
-                out[f * positions + pos] = s;
+                out[w.last ? pos * w.filters + f : f * positions + pos] = s;
         }
     }
 }
 
-static void global_sums(const nh_layer *in, const nh_layer *l, const double *v, double *out)
+/* Channels-last input (S..., C) sums each channel with a stride, in the
+ * same order. */
+static void global_sums(const nh_node *h, const nh_layer *in, const nh_layer *l,
+                        const double *v, double *out)
 {
-    size_t per = in->shape[0] ? in->neurons / (size_t)in->shape[0] : 0;
+    size_t ch = (size_t)in->shape[h->a.channels_last ? in->ndim - 1 : 0];
+    size_t per = ch ? in->neurons / ch : 0;
 
-    for (size_t c = 0; c < l->neurons; c++)
-        out[c] = sum_range(v + c * per, per);
+    for (size_t c = 0; c < l->neurons; c++) {
+        double s = 0;
+
+        if (!h->a.channels_last) {
+            out[c] = sum_range(v + c * per, per);
+            continue;
+        }
+        for (size_t p = 0; p < per; p++)
+            s += v[p * ch + c];
+        out[c] = s;
+    }
 }
 
 size_t nh_broadcast_index(const int64_t *idx, int ond, const int64_t *ish, int ind)
@@ -181,7 +197,7 @@ void nh_links_sum(const nh_model *m, size_t li, const double *const *in, double 
         break;
     case NH_OP_GLOBALAVGPOOL:
     case NH_OP_GLOBALMAXPOOL:
-        global_sums(src, l, in[0], out);
+        global_sums(h, src, l, in[0], out);
         break;
     default:
         window_sums(h, src, l, in[0], out);

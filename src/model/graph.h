@@ -4,7 +4,7 @@
  * topological order. A value is either a constant (weights, shapes: data
  * held here) or computed at run time (the graph input and node outputs).
  * Computed values carry the batch as their first axis; static shapes store
- * it as NH_DIM_BATCH. The loaders (onnx.c, later keras) fill the graph with
+ * it as NH_DIM_BATCH. The loaders (onnx.c, keras.c) fill the graph with
  * attributes already normalised (opset differences resolved, constant
  * inputs such as Clip's bounds or Reshape's shape folded into attributes),
  * so that shape inference and the kernels see one form per operator. */
@@ -66,6 +66,9 @@ typedef enum nh_op {
     NH_OP_SUB,
     NH_OP_MUL,
     NH_OP_DIV,
+    NH_OP_SOFTSIGN, /* x / (1 + |x|) */
+    NH_OP_SWISH,    /* x sigmoid(x), also called SiLU */
+    NH_OP_GELU,     /* x Phi(x), or its tanh approximation */
     NH_OP_COUNT
 } nh_op;
 
@@ -114,6 +117,14 @@ typedef struct nh_attrs {
     int n_ints;
     int64_t ints[2 * NH_MAX_DIMS];
     int allowzero; /* Reshape */
+
+    /* Conv, pools, global pools, BatchNormalization: channels on the last
+     * axis, [N, D1..Dn, C] (Keras), instead of [N, C, D1..Dn] [0]. Conv
+     * weights stay [M, C/group, K1..Kn]. A channels-last global pool drops
+     * the spatial axes: its output is [N, C]. */
+    int channels_last;
+    /* Gelu: 1 for the tanh approximation [0]. */
+    int approximate;
 } nh_attrs;
 
 typedef struct nh_node {

@@ -184,13 +184,14 @@ static size_t initial_set_size(const nh_model *m, const nh_layer *l)
     case NH_OP_GEMM:
     case NH_OP_MATMUL:
         return in->ndim ? (size_t)in->shape[in->ndim - 1] : 1;
-    case NH_OP_CONV:
-        return (size_t)(in->shape[0] / h->a.group * spatial_count(h->a.kernel, h->a.n_spatial));
+    case NH_OP_CONV: /* channels on axis 0, or last (channels_last) */
+        return (size_t)(in->shape[h->a.channels_last ? in->ndim - 1 : 0] / h->a.group
+                        * spatial_count(h->a.kernel, h->a.n_spatial));
     case NH_OP_MAXPOOL:
     case NH_OP_AVGPOOL:
         return (size_t)spatial_count(h->a.kernel, h->a.n_spatial);
     default: /* global pools */
-        return (size_t)spatial_count(in->shape + 1, in->ndim - 1);
+        return (size_t)spatial_count(in->shape + !h->a.channels_last, in->ndim - 1);
     }
 }
 

@@ -98,6 +98,17 @@ static float softplus(float x)
     return (float)((d > 0 ? d : 0.0) + log1p(exp(-fabs(d))));
 }
 
+/* x Phi(x), Phi the standard normal distribution function; or the tanh
+ * approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static float gelu(float x, int approximate)
+{
+    double d = x;
+
+    if (approximate)
+        return (float)(0.5 * d * (1.0 + tanh(0.7978845608028654 * (d + 0.044715 * d * d * d))));
+    return (float)(0.5 * d * (1.0 + erf(d * 0.7071067811865476)));
+}
+
 /* Comparisons are written so that NaN passes through, for the NaN check
  * downstream to see it. */
 static nh_status run_unary(const kernel_args *k)
@@ -147,6 +158,18 @@ static nh_status run_unary(const kernel_args *k)
     case NH_OP_CLIP:
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] < a->min_value ? a->min_value : x[i] > a->max_value ? a->max_value : x[i];
+        break;
+    case NH_OP_SOFTSIGN:
+        for (size_t i = 0; i < n; i++)
+            y[i] = (float)((double)x[i] / (1.0 + fabs((double)x[i])));
+        break;
+    case NH_OP_SWISH: /* x / (1 + e^-x): 0 (not NaN) where e^-x overflows */
+        for (size_t i = 0; i < n; i++)
+            y[i] = (float)((double)x[i] / (1.0 + exp(-(double)x[i])));
+        break;
+    case NH_OP_GELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = gelu(x[i], a->approximate);
         break;
     default: /* Identity, Reshape, Flatten: the same values in the same order */
         if (y != x && n)
@@ -825,6 +848,114 @@ static nh_status run_global_pool(const kernel_args *k)
 
 /* -------------------------------------------------------- dispatcher */
 
+static nh_status run_kernel(const kernel_args *k)
+{
+    switch (k->node->op) {
+    case NH_OP_GEMM: return run_gemm(k);
+    case NH_OP_MATMUL: return run_matmul(k);
+    case NH_OP_CONV: return run_conv(k);
+    case NH_OP_MAXPOOL:
+    case NH_OP_AVGPOOL: return run_pool(k);
+    case NH_OP_GLOBALAVGPOOL:
+    case NH_OP_GLOBALMAXPOOL: return run_global_pool(k);
+    case NH_OP_PAD: return run_pad(k);
+    case NH_OP_TRANSPOSE: return run_transpose(k);
+    case NH_OP_CONCAT: return run_concat(k);
+    case NH_OP_SOFTMAX: return run_softmax(k);
+    case NH_OP_BATCHNORM: return run_batchnorm(k);
+    case NH_OP_ADD:
+    case NH_OP_SUB:
+    case NH_OP_MUL:
+    case NH_OP_DIV: return run_binary(k);
+    default: return run_unary(k);
+    }
+}
+
+/* Operators with a channel axis, which channels_last moves to the end. */
+static int has_channels(nh_op op)
+{
+    return op == NH_OP_CONV || op == NH_OP_MAXPOOL || op == NH_OP_AVGPOOL
+           || op == NH_OP_GLOBALAVGPOOL || op == NH_OP_GLOBALMAXPOOL || op == NH_OP_BATCHNORM;
+}
+
+/* y[n, c, p] = x[n, p, c] (to_last 0) or y[n, p, c] = x[n, c, p] (to_last 1)
+ * for nb samples of ch channels at pos positions. */
+static void move_channels(const float *x, float *y, size_t nb, size_t ch, size_t pos,
+                          int to_last)
+{
+    for (size_t b = 0; b < nb; b++, x += ch * pos, y += ch * pos)
+        for (size_t c = 0; c < ch; c++)
+            for (size_t p = 0; p < pos; p++) {
+                if (to_last)
+                    y[p * ch + c] = x[c * pos + p];
+                else
+                    y[c * pos + p] = x[p * ch + c];
+            }
+}
+
+/* A channels-last operator (Keras) runs as its channels-first kernel on a
+ * copy of the input with the channels moved to axis 1, and the result is
+ * moved back. Every output value is then computed exactly as the
+ * channels-first kernel computes it, so a Keras model and its channels-first
+ * ONNX twin give the very same activations (and histograms). A global
+ * pool's [N, C, 1...] result already has the memory layout of [N, C]. */
+static nh_status run_channels_last(const kernel_args *k)
+{
+    const nh_tensor_view *x = &k->in[0];
+    int r = x->ndim, global = k->node->op == NH_OP_GLOBALAVGPOOL
+                              || k->node->op == NH_OP_GLOBALMAXPOOL;
+    int64_t in_dims[NH_MAX_DIMS], out_dims[NH_MAX_DIMS];
+    nh_tensor_view views[NH_MAX_NODE_INPUTS];
+    size_t nb = (size_t)x->dims[0], ch = (size_t)x->dims[r - 1], pos, ch_out, opos;
+    float *xt, *yt = NULL;
+    nh_attrs a = *k->a;
+    kernel_args kt = *k;
+    nh_status st;
+
+    pos = dims_count(r - 2, x->dims + 1);
+    in_dims[0] = x->dims[0];
+    in_dims[1] = x->dims[r - 1];
+    memcpy(in_dims + 2, x->dims + 1, (size_t)(r - 2) * sizeof *in_dims);
+    out_dims[0] = x->dims[0];
+    if (global) {
+        ch_out = ch;
+        opos = 1;
+        out_dims[1] = (int64_t)ch;
+        for (int i = 2; i < r; i++)
+            out_dims[i] = 1;
+    } else {
+        ch_out = (size_t)k->out_dims[r - 1];
+        opos = dims_count(r - 2, k->out_dims + 1);
+        out_dims[1] = k->out_dims[r - 1];
+        memcpy(out_dims + 2, k->out_dims + 1, (size_t)(r - 2) * sizeof *out_dims);
+    }
+
+    xt = nh_alloc(k->err, nb * ch * pos, sizeof *xt);
+    if (xt && !global)
+        yt = nh_alloc(k->err, nb * ch_out * opos, sizeof *yt);
+    if (!xt || (!global && !yt)) {
+        free(xt);
+        return NH_ENOMEM;
+    }
+    move_channels(x->data, xt, nb, ch, pos, 0);
+    memcpy(views, k->in, (size_t)k->n_in * sizeof *views);
+    views[0] = (nh_tensor_view){xt, r, in_dims};
+    a.channels_last = 0;
+    kt.a = &a;
+    kt.in = views;
+    kt.out = global ? k->out : yt;
+    kt.out_ndim = r;
+    kt.out_dims = out_dims;
+    st = run_kernel(&kt);
+    if (st == NH_OK && !global)
+        move_channels(yt, k->out, nb, ch_out, opos, 1);
+    free(xt);
+    free(yt);
+    return st;
+}
+
+/* ------------------------------------------------------ entry point */
+
 static nh_status check_views(const nh_node *node, const nh_tensor_view *in, int n_used,
                              nh_shape *shapes, int out_ndim, const int64_t *out_dims,
                              nh_error *err)
@@ -908,23 +1039,7 @@ nh_status nh_op_run(const nh_node *node, const nh_tensor_view *in, int n_in, flo
 
     k = (kernel_args){.node = node, .a = &a, .in = in, .n_in = n_used, .out = out,
                       .out_ndim = out_ndim, .out_dims = out_dims, .err = err};
-    switch (node->op) {
-    case NH_OP_GEMM: return run_gemm(&k);
-    case NH_OP_MATMUL: return run_matmul(&k);
-    case NH_OP_CONV: return run_conv(&k);
-    case NH_OP_MAXPOOL:
-    case NH_OP_AVGPOOL: return run_pool(&k);
-    case NH_OP_GLOBALAVGPOOL:
-    case NH_OP_GLOBALMAXPOOL: return run_global_pool(&k);
-    case NH_OP_PAD: return run_pad(&k);
-    case NH_OP_TRANSPOSE: return run_transpose(&k);
-    case NH_OP_CONCAT: return run_concat(&k);
-    case NH_OP_SOFTMAX: return run_softmax(&k);
-    case NH_OP_BATCHNORM: return run_batchnorm(&k);
-    case NH_OP_ADD:
-    case NH_OP_SUB:
-    case NH_OP_MUL:
-    case NH_OP_DIV: return run_binary(&k);
-    default: return run_unary(&k);
-    }
+    if (a.channels_last && has_channels(node->op))
+        return run_channels_last(&k);
+    return run_kernel(&k);
 }

@@ -258,11 +258,19 @@ static int64_t window_output(int64_t in, int64_t k, int64_t s, int64_t d, const 
     return out;
 }
 
-/* The spatial part shared by Conv and the pools: X is [N, C, D1..Dn]. */
+/* The axis of the channels in a tensor of rank r: 1, or the last one for
+ * channels-last operators (Keras). */
+static int channel_axis(const nh_attrs *a, int r)
+{
+    return a->channels_last ? r - 1 : 1;
+}
+
+/* The spatial part shared by Conv and the pools: X is [N, C, D1..Dn], or
+ * [N, D1..Dn, C] channels-last. The caller sets the channels of out. */
 static nh_status window_shape(shape_ctx *c, const nh_shape *x, nh_shape *out)
 {
     nh_attrs *a = c->a;
-    int n = a->n_spatial;
+    int n = a->n_spatial, sp = a->channels_last ? 1 : 2;
 
     for (int i = 0; i < n; i++) {
         int64_t *pb = &a->pads[i], *pe = &a->pads[n + i];
@@ -280,19 +288,19 @@ static nh_status window_shape(shape_ctx *c, const nh_shape *x, nh_shape *out)
         if (a->auto_pad == NH_PAD_NOTSET && (*pb < 0 || *pe < 0))
             return node_fail(c, NH_ESHAPE, "spatial axis %d: negative pads %lld, %lld", i,
                              (long long)*pb, (long long)*pe);
-        if (IS_BATCH(x->d[2 + i]))
+        if (IS_BATCH(x->d[sp + i]))
             return node_fail(c, NH_EUNSUPPORTED,
                              "input '%s' %s has the batch as a spatial axis", iname(c, 0),
                              ishape(c, 0, x));
-        o = window_output(x->d[2 + i], a->kernel[i], a->strides[i], a->dilations[i], a, pb, pe);
+        o = window_output(x->d[sp + i], a->kernel[i], a->strides[i], a->dilations[i], a, pb, pe);
         if (o < 1)
             return node_fail(c, NH_ESHAPE,
                              "input '%s' %s: spatial axis %d of size %lld with pads %lld+%lld is "
                              "smaller than the kernel %lld (dilation %lld)",
-                             iname(c, 0), ishape(c, 0, x), i, (long long)x->d[2 + i],
+                             iname(c, 0), ishape(c, 0, x), i, (long long)x->d[sp + i],
                              (long long)*pb, (long long)*pe, (long long)a->kernel[i],
                              (long long)a->dilations[i]);
-        out->d[2 + i] = o;
+        out->d[sp + i] = o;
     }
     out->ndim = n + 2;
     out->d[0] = x->d[0];
@@ -403,7 +411,7 @@ static nh_status shape_conv(shape_ctx *c, nh_shape *out)
                              ishape(c, 0, w));
     }
 
-    ch = x->d[1];
+    ch = x->d[channel_axis(a, x->ndim)];
     m = w->d[0];
     g = a->group;
     if (IS_BATCH(m) || IS_BATCH(w->d[1]) || IS_BATCH(ch))
@@ -420,7 +428,7 @@ static nh_status shape_conv(shape_ctx *c, nh_shape *out)
                          ishape(c, 0, &c->in[2]), (long long)m);
     if ((st = window_shape(c, x, out)))
         return st;
-    out->d[1] = m;
+    out->d[channel_axis(a, out->ndim)] = m;
     return NH_OK;
 }
 
@@ -436,22 +444,29 @@ static nh_status shape_pool(shape_ctx *c, nh_shape *out)
                          c->a->n_spatial, iname(c, 0), ishape(c, 0, x));
     if ((st = window_shape(c, x, out)))
         return st;
-    out->d[1] = x->d[1];
+    out->d[channel_axis(c->a, x->ndim)] = x->d[channel_axis(c->a, x->ndim)];
     return NH_OK;
 }
 
+/* [N, C, D...] to [N, C, 1...]; channels-last [N, D..., C] to [N, C]. */
 static nh_status shape_global_pool(shape_ctx *c, nh_shape *out)
 {
+    const nh_shape *x = &c->in[0];
+    int last = c->a->channels_last;
     nh_status st = need_rank(c, 0, 2, NH_MAX_DIMS);
 
     if (st)
         return st;
-    *out = c->in[0];
-    for (int i = 2; i < out->ndim; i++) {
-        if (IS_BATCH(out->d[i]))
+    *out = *x;
+    for (int i = last ? 1 : 2; i < x->ndim - last; i++) {
+        if (IS_BATCH(x->d[i]))
             return node_fail(c, NH_EUNSUPPORTED, "input '%s' %s pools over the batch axis",
-                             iname(c, 0), ishape(c, 0, &c->in[0]));
+                             iname(c, 0), ishape(c, 0, x));
         out->d[i] = 1;
+    }
+    if (last) {
+        out->ndim = 2;
+        out->d[1] = x->d[x->ndim - 1];
     }
     return NH_OK;
 }
@@ -648,17 +663,19 @@ static nh_status shape_batchnorm(shape_ctx *c, nh_shape *out)
 {
     const nh_shape *x = &c->in[0];
     nh_status st = need_rank(c, 0, 2, NH_MAX_DIMS);
+    int64_t ch;
 
     if (st)
         return st;
+    ch = x->d[channel_axis(c->a, x->ndim)];
     for (int k = 1; k < 5; k++) {
         const nh_shape *p = &c->in[k];
 
-        if (p->ndim != 1 || p->d[0] != x->d[1])
-            return node_fail(c, IS_BATCH(x->d[1]) || IS_BATCH(p->d[0]) ? NH_EUNSUPPORTED
-                                                                        : NH_ESHAPE,
+        if (p->ndim != 1 || p->d[0] != ch)
+            return node_fail(c, IS_BATCH(ch) || IS_BATCH(p->d[0]) ? NH_EUNSUPPORTED
+                                                                  : NH_ESHAPE,
                              "parameter '%s' %s should be [%lld] for '%s' %s", iname(c, k),
-                             ishape(c, 0, p), (long long)x->d[1], iname(c, 0),
+                             ishape(c, 0, p), (long long)ch, iname(c, 0),
                              ishape(c, 1, x));
     }
     *out = *x;
@@ -711,6 +728,9 @@ nh_status nh_op_shape(const nh_node *node, nh_attrs *a, const nh_shape *in, int 
     case NH_OP_TANH:
     case NH_OP_SOFTPLUS:
     case NH_OP_CLIP:
+    case NH_OP_SOFTSIGN:
+    case NH_OP_SWISH:
+    case NH_OP_GELU:
         *out = in[0];
         return NH_OK;
     case NH_OP_COUNT:
