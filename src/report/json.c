@@ -14,6 +14,15 @@ static const char *const estimator_names[] = {"chao-shen", "plugin", "miller-mad
 static const char *const entropy_names[] = {"differential", "discrete"};
 static const char *const mismatch_names[] = {"none", "independent", "joint"};
 
+/* The index of name in names[first..last] (case-insensitive), or -1. */
+static int name_index(const char *const *names, int first, int last, const char *name)
+{
+    for (int i = first; i <= last; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 const char *nh_estimator_name(nh_estimator est)
 {
     return est <= NH_ESTIMATOR_MILLER_MADOW ? estimator_names[est] : "?";
@@ -21,14 +30,13 @@ const char *nh_estimator_name(nh_estimator est)
 
 nh_status nh_estimator_parse(const char *name, nh_estimator *out, nh_error *err)
 {
-    for (int i = 0; i <= NH_ESTIMATOR_MILLER_MADOW; i++) {
-        if (strcasecmp(name, estimator_names[i]) == 0) {
-            *out = (nh_estimator)i;
-            return NH_OK;
-        }
-    }
-    return nh_fail(err, NH_EINVAL, "unknown estimator '%s': expected chao-shen, plugin or "
-                   "miller-madow", name);
+    int i = name_index(estimator_names, 0, NH_ESTIMATOR_MILLER_MADOW, name);
+
+    if (i < 0)
+        return nh_fail(err, NH_EINVAL, "unknown estimator '%s': expected chao-shen, plugin or "
+                       "miller-madow", name);
+    *out = (nh_estimator)i;
+    return NH_OK;
 }
 
 const char *nh_entropy_mode_name(nh_entropy_mode mode)
@@ -38,14 +46,13 @@ const char *nh_entropy_mode_name(nh_entropy_mode mode)
 
 nh_status nh_entropy_mode_parse(const char *name, nh_entropy_mode *out, nh_error *err)
 {
-    for (int i = 0; i <= NH_ENTROPY_DISCRETE; i++) {
-        if (strcasecmp(name, entropy_names[i]) == 0) {
-            *out = (nh_entropy_mode)i;
-            return NH_OK;
-        }
-    }
-    return nh_fail(err, NH_EINVAL, "unknown entropy mode '%s': expected differential or "
-                   "discrete", name);
+    int i = name_index(entropy_names, 0, NH_ENTROPY_DISCRETE, name);
+
+    if (i < 0)
+        return nh_fail(err, NH_EINVAL, "unknown entropy mode '%s': expected differential or "
+                       "discrete", name);
+    *out = (nh_entropy_mode)i;
+    return NH_OK;
 }
 
 const char *nh_mismatch_mode_name(nh_mismatch_mode mode)
@@ -55,14 +62,13 @@ const char *nh_mismatch_mode_name(nh_mismatch_mode mode)
 
 nh_status nh_mismatch_mode_parse(const char *name, nh_mismatch_mode *out, nh_error *err)
 {
-    for (int i = NH_MISMATCH_INDEPENDENT; i <= NH_MISMATCH_JOINT; i++) {
-        if (strcasecmp(name, mismatch_names[i]) == 0) {
-            *out = (nh_mismatch_mode)i;
-            return NH_OK;
-        }
-    }
-    return nh_fail(err, NH_EINVAL, "unknown Mismatch mode '%s': expected independent or joint",
-                   name);
+    int i = name_index(mismatch_names, NH_MISMATCH_INDEPENDENT, NH_MISMATCH_JOINT, name);
+
+    if (i < 0)
+        return nh_fail(err, NH_EINVAL, "unknown Mismatch mode '%s': expected independent or "
+                       "joint", name);
+    *out = (nh_mismatch_mode)i;
+    return NH_OK;
 }
 
 static cJSON *shape_array(const int64_t *shape, int ndim)
