@@ -3,8 +3,8 @@
 # As root it runs apt-get; otherwise it prints the line to run.
 set -e
 PKGS="cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-libonnx-testdata libopenblas-dev libcjson-dev zlib1g-dev dataset-fashion-mnist
-python3-numpy python3-onnx"
+libonnx-testdata libopenblas-dev libcjson-dev zlib1g-dev libhdf5-dev libzip-dev
+dataset-fashion-mnist python3-numpy python3-onnx python3-h5py libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

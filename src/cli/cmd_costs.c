@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/source_open.h"
+#include "model/keras.h"
 #include "report/report.h"
 
 static void costs_usage(FILE *f)
@@ -14,8 +15,12 @@ static void costs_usage(FILE *f)
     fprintf(f,
             "Usage: nnheat costs MODEL -i INPUT [options]\n"
             "\n"
-            "Runs the samples of INPUT, and as many optimal samples, through MODEL (ONNX)\n"
-            "and prints the Landauer and Mismatch costs per layer and in total.\n"
+            "Runs the samples of INPUT, and as many optimal samples, through MODEL (ONNX,\n"
+            "Keras .keras/.h5, TF.js model.json) and prints the Landauer and Mismatch costs\n"
+            "per layer and in total.\n"
+            "\n"
+            "      --config FILE       the architecture (Keras model JSON or TF.js\n"
+            "                          model.json) of a Keras weights-only .h5 MODEL\n"
             "\n"
             "Samples:\n"
             "  -i, --input SPEC        .npy, IDX (.gz or not), .csv, or a generator\n"
@@ -55,7 +60,7 @@ static void costs_usage(FILE *f)
 }
 
 typedef struct costs_args {
-    const char *model, *input, *optimal, *json, *per_neuron, *csv;
+    const char *model, *input, *optimal, *json, *per_neuron, *csv, *config;
     nh_source_options in_opt, opt_opt;
     int64_t optimal_samples;
     nh_cost_options cost;
@@ -66,7 +71,7 @@ typedef struct costs_args {
 enum {
     OPT_SCALE = 256, OPT_SHIFT, OPT_SEED, OPT_OPTIMAL_N, OPT_NO_MISMATCH, OPT_ENTROPY,
     OPT_JSON, OPT_BATCH, OPT_MISMATCH, OPT_PER_NEURON, OPT_CSV,
-    OPT_HEURISTIC
+    OPT_HEURISTIC, OPT_CONFIG
 };
 
 static int parse_option(costs_args *a, int c, const char *arg)
@@ -124,6 +129,7 @@ static int parse_option(costs_args *a, int c, const char *arg)
             return 0;
         a->cost.batch_size = (size_t)v;
         return 1;
+    case OPT_CONFIG: a->config = arg; return 1;
     case 'v': nh_cli_verbosity = 2; return 1;
     case 'q': nh_cli_verbosity = 0; return 1;
     case 'h': costs_usage(stdout); exit(NH_EXIT_OK);
@@ -157,6 +163,7 @@ static int parse_costs(int argc, char **argv, costs_args *a)
         {"heuristic", no_argument, NULL, OPT_HEURISTIC},
         {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -347,7 +354,7 @@ int nh_cmd_costs(int argc, char **argv)
     if (rank != 0) /* rank 0 speaks for all */
         nh_cli_verbosity = 0;
 
-    if (nh_model_load_file(a.model, &model, &err) != NH_OK)
+    if (nh_model_load_file_config(a.model, a.config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
     if (a.heuristic && !nh_cli_heuristic_for_costs(model, a.input, &a.in_opt,
             a.cost.mismatch == NH_MISMATCH_NONE ? NULL : a.optimal, &heur))

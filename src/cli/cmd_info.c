@@ -4,14 +4,19 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "model/keras.h"
 
 static void info_usage(FILE *f)
 {
-    fprintf(f, "Usage: nnheat info MODEL\n"
+    fprintf(f, "Usage: nnheat info MODEL [--config FILE]\n"
                "\n"
-               "Prints the layers nnheat cuts MODEL (ONNX) into: kind, the operators fused\n"
-               "into each, output shape (without the batch axis), neurons, the size of the\n"
-               "largest initial set, and the model's nodes that make up the layer.\n");
+               "Prints the layers nnheat cuts MODEL (ONNX, Keras .keras/.h5, TF.js model.json)\n"
+               "into: kind, the operators fused into each, output shape (without the batch\n"
+               "axis), neurons, the size of the largest initial set, and the model's nodes\n"
+               "that make up the layer.\n"
+               "\n"
+               "      --config FILE   the architecture (Keras model JSON or TF.js model.json)\n"
+               "                      of a Keras weights-only .h5 MODEL\n");
 }
 
 static void print_layer(const nh_layer_info *li, size_t i)
@@ -33,7 +38,9 @@ static void print_layer(const nh_layer_info *li, size_t i)
 int nh_cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                              {"config", required_argument, NULL, 1},
                                               {NULL, 0, NULL, 0}};
+    const char *config = NULL;
     nh_error err = {0};
     nh_model *model;
     int64_t shape[NH_MAX_DIMS];
@@ -45,6 +52,10 @@ int nh_cmd_info(int argc, char **argv)
             info_usage(stdout);
             return NH_EXIT_OK;
         }
+        if (c == 1) {
+            config = optarg;
+            continue;
+        }
         info_usage(stderr);
         return NH_EXIT_USAGE;
     }
@@ -53,7 +64,7 @@ int nh_cmd_info(int argc, char **argv)
         info_usage(stderr);
         return NH_EXIT_USAGE;
     }
-    if (nh_model_load_file(argv[optind], &model, &err) != NH_OK)
+    if (nh_model_load_file_config(argv[optind], config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
 
     printf("model   %s\n", argv[optind]);

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/source_open.h"
 #include "data/npy_write.h"
+#include "model/keras.h"
 
 static void run_usage(FILE *f)
 {
@@ -23,11 +24,13 @@ static void run_usage(FILE *f)
                "      --shift X       [0]\n"
                "      --seed S        seed of a generator [0]\n"
                "      --batch N       samples per forward pass [256]\n"
+               "      --config FILE   the architecture (Keras model JSON or TF.js model.json)\n"
+               "                      of a Keras weights-only .h5 MODEL\n"
                "  -q, --quiet         no messages but errors\n");
 }
 
 typedef struct run_args {
-    const char *model, *input, *output;
+    const char *model, *input, *output, *config;
     nh_source_options src;
     int64_t batch;
 } run_args;
@@ -38,7 +41,8 @@ static int parse_run(int argc, char **argv, run_args *a)
         {"input", required_argument, NULL, 'i'}, {"output", required_argument, NULL, 'o'},
         {"samples", required_argument, NULL, 'n'}, {"scale", required_argument, NULL, 1},
         {"shift", required_argument, NULL, 2}, {"seed", required_argument, NULL, 3},
-        {"batch", required_argument, NULL, 4}, {"quiet", no_argument, NULL, 'q'},
+        {"batch", required_argument, NULL, 4}, {"config", required_argument, NULL, 5},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int64_t v;
     int c;
@@ -70,6 +74,7 @@ static int parse_run(int argc, char **argv, run_args *a)
             if (!nh_parse_int64("--batch", optarg, 1, &a->batch))
                 return 0;
             break;
+        case 5: a->config = optarg; break;
         case 'q': nh_cli_verbosity = 0; break;
         case 'h': run_usage(stdout); exit(NH_EXIT_OK);
         default: return 0;
@@ -100,7 +105,7 @@ int nh_cmd_run(int argc, char **argv)
             run_usage(stderr);
         return nh_cli_parse_failure();
     }
-    if (nh_model_load_file(a.model, &model, &err) != NH_OK)
+    if (nh_model_load_file_config(a.model, a.config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
     if (!nh_cli_open_source(model, a.input, &a.src, "input", &src))
         goto done;

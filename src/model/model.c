@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "model/keras.h"
 #include "model/model-impl.h"
 #include "model/onnx.h"
 #include "nn/split.h"
@@ -28,17 +29,26 @@ void nh_model_destroy(nh_model *model)
     free(model);
 }
 
-nh_status nh_model_load_memory(const void *data, size_t size, const char *name,
-                               nh_model **out, nh_error *err)
+/* Keras files (HDF5, zip, JSON) are told from ONNX protobufs by their
+ * first bytes; an architecture file (config) implies Keras. */
+static nh_status load(const void *data, size_t size, const char *name, const char *config,
+                      nh_model **out, nh_error *err)
 {
     nh_model *m;
+    nh_status st;
 
     *out = NULL;
     m = nh_calloc(err, 1, sizeof *m);
     if (!m)
         return NH_ENOMEM;
     m->path = nh_strdup(err, name ? name : "model");
-    if (!m->path || nh_onnx_load(data, size, m->path, &m->graph, err) != NH_OK)
+    if (!m->path)
+        goto fail;
+    if (config || nh_keras_detect(data, size))
+        st = nh_keras_load(data, size, m->path, config, &m->graph, err);
+    else
+        st = nh_onnx_load(data, size, m->path, &m->graph, err);
+    if (st != NH_OK)
         goto fail;
     if (nh_graph_infer_shapes(m->graph, err) != NH_OK)
         goto fail; /* its messages already name the file */
@@ -53,7 +63,14 @@ fail:
     return err ? err->status : NH_EFORMAT;
 }
 
-nh_status nh_model_load_file(const char *path, nh_model **out, nh_error *err)
+nh_status nh_model_load_memory(const void *data, size_t size, const char *name,
+                               nh_model **out, nh_error *err)
+{
+    return load(data, size, name, NULL, out, err);
+}
+
+nh_status nh_model_load_file_config(const char *path, const char *config_path,
+                                    nh_model **out, nh_error *err)
 {
     void *data = NULL;
     size_t size = 0;
@@ -63,9 +80,14 @@ nh_status nh_model_load_file(const char *path, nh_model **out, nh_error *err)
     st = nh_read_file(path, &data, &size, err);
     if (st != NH_OK)
         return st;
-    st = nh_model_load_memory(data, size, path, out, err);
+    st = load(data, size, path, config_path, out, err);
     free(data);
     return st;
+}
+
+nh_status nh_model_load_file(const char *path, nh_model **out, nh_error *err)
+{
+    return nh_model_load_file_config(path, NULL, out, err);
 }
 
 size_t nh_model_layer_count(const nh_model *model)
