@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include <hdf5.h>
-#include <hdf5_hl.h>
 
 #include "core/error.h"
 
@@ -14,9 +15,16 @@
 #define H5_MAX_STRINGS (1u << 24)
 #define H5_MAX_STRING_BYTES ((size_t)1 << 30)
 
+/* The caller's buffer, which libhdf5's core driver reads in place. */
+typedef struct image {
+    const void *data;
+    size_t size;
+} image;
+
 struct nh_h5 {
     char *name;
     hid_t file;
+    image im;
     H5E_auto2_t saved_func; /* libhdf5 prints its error stack unless told not */
     void *saved_data;
 };
@@ -29,6 +37,70 @@ int nh_h5_is_hdf5(const void *data, size_t size)
         if (memcmp((const unsigned char *)data + off, hdf5_magic, 8) == 0)
             return 1;
     return 0;
+}
+
+/* File image callbacks that hand the caller's buffer around instead of
+ * copying it (libhdf5's default): "allocating" an image of its size gives
+ * the buffer itself, copying it onto itself does nothing, and nothing is
+ * freed. The file is opened read-only, so the buffer is never written or
+ * resized. (H5LTopen_file_image does the same but leaks its bookkeeping.) */
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    const image *im = udata;
+
+    (void)op;
+    return size == im->size ? (void *)(uintptr_t)im->data : NULL;
+}
+
+static void *image_memcpy(void *dest, const void *src, size_t size, H5FD_file_image_op_t op,
+                          void *udata)
+{
+    const image *im = udata;
+
+    (void)op;
+    return dest == im->data && src == im->data && size == im->size ? dest : NULL;
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)size, (void)op, (void)udata;
+    return NULL;
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)op, (void)udata;
+    return 0;
+}
+
+static void *udata_copy(void *udata)
+{
+    return udata;
+}
+
+static herr_t udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
+}
+
+/* Opens f->im read-only with the core (memory) driver. */
+static hid_t open_image(nh_h5 *f)
+{
+    H5FD_file_image_callbacks_t cb = {image_malloc, image_memcpy, image_realloc, image_free,
+                                      udata_copy,   udata_free,   &f->im};
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    char name[64];
+
+    /* The core driver wants a file name, unique among open files. */
+    snprintf(name, sizeof name, "nnheat-image-%p", (void *)f);
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0
+        && H5Pset_file_image_callbacks(fapl, &cb) >= 0
+        && H5Pset_file_image(fapl, (void *)(uintptr_t)f->im.data, f->im.size) >= 0)
+        file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
 }
 
 nh_status nh_h5_open(const void *data, size_t size, const char *name, nh_h5 **out,
@@ -49,9 +121,8 @@ nh_status nh_h5_open(const void *data, size_t size, const char *name, nh_h5 **ou
     H5Eget_auto2(H5E_DEFAULT, &f->saved_func, &f->saved_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 
-    /* Read-only and without a copy: libhdf5 never writes to the buffer. */
-    f->file = H5LTopen_file_image((void *)(uintptr_t)data, size,
-                                  H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    f->im = (image){data, size};
+    f->file = size >= 8 ? open_image(f) : -1;
     if (f->file < 0) {
         nh_fail(err, NH_EFORMAT, "%s: not a readable HDF5 file (truncated or corrupt?)",
                 f->name);
@@ -78,11 +149,32 @@ const char *nh_h5_name(const nh_h5 *f)
     return f->name;
 }
 
+/* Whether every component of path names a link, and the last an object
+ * (H5Lexists needs the parents to exist). */
+static int path_valid(hid_t file, const char *path)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
+            return 0;
+        buf[i] = path[i];
+    }
+    return H5Oexists_by_name(file, path, H5P_DEFAULT) > 0;
+}
+
 int nh_h5_exists(nh_h5 *f, const char *path)
 {
     if (!path[0] || strcmp(path, "/") == 0)
         return 1;
-    return H5LTpath_valid(f->file, path, 1) > 0;
+    return path_valid(f->file, path);
 }
 
 void nh_h5_strings_free(nh_h5_strings *l)

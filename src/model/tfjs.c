@@ -113,29 +113,41 @@ static nh_kw_group *group_for(nh_kw_store *s, const char *layer, nh_error *err)
 }
 
 /* One weight spec: its shape and the float32 data at *offset in buf. */
+/* Refuses what nnheat does not read before any shard is opened: quantised
+ * weights (uint8 or uint16 with min and scale, or float16) and other dtypes. */
+static nh_status check_spec(const cJSON *spec, const char *name, int group, nh_error *err)
+{
+    const cJSON *wname = cJSON_GetObjectItemCaseSensitive(spec, "name");
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(spec, "dtype");
+
+    if (!cJSON_IsString(wname) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(spec, "shape")))
+        return nh_fail(err, NH_EFORMAT, "%s: weightsManifest group %d: a weight without name "
+                       "or shape", name, group);
+    if (cJSON_GetObjectItemCaseSensitive(spec, "quantization"))
+        return nh_fail(err, NH_EUNSUPPORTED, "%s: weight '%s' is quantised; nnheat reads "
+                       "float32 weights only (convert without quantisation)", name,
+                       wname->valuestring);
+    if (dtype && (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "float32") != 0))
+        return nh_fail(err, NH_EUNSUPPORTED, "%s: weight '%s' has dtype %s; nnheat reads "
+                       "float32 weights only", name, wname->valuestring,
+                       cJSON_IsString(dtype) ? dtype->valuestring : "?");
+    return NH_OK;
+}
+
+/* One weight spec (checked by check_spec): its shape and the float32 data
+ * at *offset in buf. */
 static nh_status read_weight(const cJSON *spec, const unsigned char *buf, size_t len,
                              size_t *offset, const char *name, int group, nh_kw_store *s,
                              nh_error *err)
 {
     const cJSON *wname = cJSON_GetObjectItemCaseSensitive(spec, "name");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(spec, "shape"), *d;
-    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(spec, "dtype");
     int64_t dims[NH_MAX_DIMS], count = 1;
     int nd = 0;
     char layer[256];
     nh_kw_group *g;
     float *data;
 
-    if (!cJSON_IsString(wname) || !cJSON_IsArray(shape))
-        return nh_fail(err, NH_EFORMAT, "%s: weightsManifest group %d: a weight without name "
-                       "or shape", name, group);
-    if (cJSON_GetObjectItemCaseSensitive(spec, "quantization"))
-        return nh_fail(err, NH_EUNSUPPORTED, "%s: weight '%s' is quantised; nnheat reads "
-                       "float32 weights only", name, wname->valuestring);
-    if (dtype && (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "float32") != 0))
-        return nh_fail(err, NH_EUNSUPPORTED, "%s: weight '%s' has dtype %s; nnheat reads "
-                       "float32 weights only", name, wname->valuestring,
-                       cJSON_IsString(dtype) ? dtype->valuestring : "?");
     cJSON_ArrayForEach(d, shape) {
         if (nd >= NH_MAX_DIMS || !cJSON_IsNumber(d) || d->valuedouble < 0
             || d->valuedouble > (double)TFJS_MAX_ELEMENTS)
@@ -149,8 +161,8 @@ static nh_status read_weight(const cJSON *spec, const unsigned char *buf, size_t
     }
     if ((size_t)count * 4 > len - *offset)
         return nh_fail(err, NH_EFORMAT, "%s: the shards of weightsManifest group %d end "
-                       "before weight '%s' (%zu bytes, %lld more needed)", name, group,
-                       wname->valuestring, len, (long long)(*offset + (size_t)count * 4));
+                       "before weight '%s' (they hold %zu bytes, %zu needed)", name, group,
+                       wname->valuestring, len, *offset + (size_t)count * 4);
 
     data = nh_alloc(err, (size_t)count, sizeof *data);
     if (!data)
@@ -189,6 +201,10 @@ static nh_status read_manifest(const cJSON *manifest, const char *name, nh_kw_st
         if (!cJSON_IsArray(weights))
             return nh_fail(err, NH_EFORMAT, "%s: weightsManifest group %d has no weights",
                            name, gi);
+        cJSON_ArrayForEach(spec, weights) {
+            if ((st = check_spec(spec, name, gi, err)))
+                return st;
+        }
         st = read_shards(cJSON_GetObjectItemCaseSensitive(group, "paths"), name, gi, &buf, &len,
                          err);
         cJSON_ArrayForEach(spec, weights) {
