@@ -431,7 +431,8 @@ nh_status nh_h5_read_floats(nh_h5 *f, const char *path, int *ndim, int64_t dims[
     H5Sget_simple_extent_dims(space, hd, NULL);
     for (int i = 0; i < r; i++) {
         dims[i] = (int64_t)hd[i];
-        if (hd[i] > (hsize_t)H5_MAX_ELEMENTS || (hd[i] && count > H5_MAX_ELEMENTS / (int64_t)hd[i])) {
+        if (hd[i] > (hsize_t)H5_MAX_ELEMENTS
+            || (hd[i] && count > H5_MAX_ELEMENTS / (int64_t)hd[i])) {
             st = nh_fail(err, NH_EFORMAT, "%s: dataset '%s' is too large", f->name, path);
             goto done;
         }

@@ -480,11 +480,12 @@ static nh_status walk_sequential(walk *w, const cJSON *config)
  * Sequential files, config itself). */
 static nh_status list_layers(walk *w, const cJSON *config, int sequential)
 {
-    const cJSON *layers = cJSON_IsArray(config) ? config
-                                                : cJSON_GetObjectItemCaseSensitive(config, "layers");
+    const cJSON *layers = config;
     const cJSON *e;
     size_t i = 0;
 
+    if (!cJSON_IsArray(layers))
+        layers = cJSON_GetObjectItemCaseSensitive(config, "layers");
     if (!cJSON_IsArray(layers))
         return nh_fail(w->b.err, NH_EFORMAT, "%s: the model config has no list of layers",
                        w->b.file);

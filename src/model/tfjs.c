@@ -119,8 +119,9 @@ static nh_status check_spec(const cJSON *spec, const char *name, int group, nh_e
 {
     const cJSON *wname = cJSON_GetObjectItemCaseSensitive(spec, "name");
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(spec, "dtype");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(spec, "shape");
 
-    if (!cJSON_IsString(wname) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(spec, "shape")))
+    if (!cJSON_IsString(wname) || !cJSON_IsArray(shape))
         return nh_fail(err, NH_EFORMAT, "%s: weightsManifest group %d: a weight without name "
                        "or shape", name, group);
     if (cJSON_GetObjectItemCaseSensitive(spec, "quantization"))
