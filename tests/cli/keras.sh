@@ -107,6 +107,7 @@ numpy_check() { # MODEL INPUT.npy [nnheat and keras_numpy options...]
 }
 for m in cnn.keras cnn_k2.h5 cnn_k3.h5 cnn_tfjs.json; do numpy_check "$D/$m" "$D/cnn_in.npy"; done
 for m in act.keras act_k2.h5 act_tfjs.json; do numpy_check "$D/$m" "$D/act_in.npy"; done
+for m in extra.keras extra_k2.h5; do numpy_check "$D/$m" "$D/extra_in.npy"; done
 numpy_check "$D/cnn_weights.h5" "$D/cnn_in.npy" --config "$D/cnn_tfjs.json"
 
 # --------------------------------------------------------------- c. bad files

@@ -17,6 +17,7 @@ with h5py, zipfile and json in the layouts the real files use (see
                    weights in NAME_tfjs.bin and NAME_tfjs_2.bin, listed
                    trainable weights first as tfjs itself saves them
 - cnn1_tfjs.json   the CNN without grouped convolution, which TF.js lacks
+- extra.keras, extra_k2.h5  augmentation layers and activations TF.js lacks
 - NAME_weights.h5  legacy weights only, under other layer names (needs
                    --config NAME_tfjs.json; matched by order)
 - NAME.onnx        the same network channels-first (the layout converted:
@@ -140,6 +141,30 @@ def net_act(rng):
     return L, "out"
 
 
+def net_extra(rng):
+    """What the other two leave out and TF.js cannot run: augmentation
+    layers (identities at inference), the leaky_relu and silu activations,
+    a global pool with keepdims."""
+    def w(*shape, scale=0.6):
+        return rng.normal(0, scale, shape).astype(np.float32)
+
+    L = [
+        Layer("InputLayer", "image", [], {"batch_shape": [None, 5, 5, 2]}),
+        Layer("RandomFlip", "flip", ["image"], {"mode": "horizontal", "seed": None}),
+        Layer("RandomCrop", "crop", ["flip"], {"height": 5, "width": 5, "seed": None}),
+        Layer("Conv2D", "conv", ["crop"],
+              {"filters": 3, "kernel_size": [2, 2], "strides": [1, 1], "padding": "valid",
+               "dilation_rate": [1, 1], "groups": 1, "activation": "leaky_relu",
+               "use_bias": True},
+              [("kernel", w(2, 2, 2, 3)), ("bias", w(3, scale=0.2))]),
+        Layer("GlobalMaxPooling2D", "gmp", ["conv"], {"keepdims": True}),
+        Layer("Flatten", "flat", ["gmp"], {}),
+        Layer("Dense", "out", ["flat"], {"units": 4, "activation": "silu", "use_bias": True},
+              [("kernel", w(3, 4)), ("bias", w(4, scale=0.2))]),
+    ]
+    return L, "out"
+
+
 # ----------------------------------------------------------- Keras configs
 
 def snake(cls):
@@ -246,10 +271,12 @@ def write_keras(path, layers, output, functional):
     with h5py.File(buf, "w") as h5:
         write_keras3_weights(h5, layers, functional)
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.4.1",
-                                                "date_saved": "2024-07-01@15:08:29"}))
-        z.writestr("config.json", json.dumps(config), compress_type=zipfile.ZIP_DEFLATED)
-        z.writestr("model.weights.h5", buf.getvalue())
+        # Dated 1980-01-01 as Keras dates its entries.
+        z.writestr(zipfile.ZipInfo("metadata.json"),
+                   json.dumps({"keras_version": "3.4.1", "date_saved": "2024-07-01@15:08:29"}))
+        z.writestr(zipfile.ZipInfo("config.json"), json.dumps(config),
+                   compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(zipfile.ZipInfo("model.weights.h5"), buf.getvalue())
 
 
 def write_legacy_group(root, layers, keras3, model_name, split, functional):
@@ -512,6 +539,11 @@ def main():
     # the comparison with TensorFlow.js.
     cnn1, _ = net_cnn(np.random.default_rng(7), groups=1)
     write_tfjs(os.path.join(HERE, "cnn1_tfjs.json"), cnn1, cnn_out, True)
+
+    extra, extra_out = net_extra(np.random.default_rng(11))
+    write_keras(os.path.join(HERE, "extra.keras"), extra, extra_out, True)
+    write_legacy(os.path.join(HERE, "extra_k2.h5"), extra, extra_out, True, False)
+    write_samples("extra", (5, 5, 2), np.random.default_rng(12), 100)
 
     write_bad(cnn, cnn_out)
 
