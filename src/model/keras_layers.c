@@ -778,16 +778,14 @@ static nh_status build_param_activation(nh_kb *b, const nh_kl *l, int x, nh_op o
 }
 
 /* A constant [C] filled with value. */
-static int const_fill(nh_kb *b, const nh_kl *l, const char *what, int64_t c, float value)
+static int const_fill(nh_kb *b, const char *name, int64_t c, float value)
 {
     float *d = nh_alloc(b->err, (size_t)c, sizeof *d);
-    char name[300];
 
     if (!d)
         return -1;
     for (int64_t i = 0; i < c; i++)
         d[i] = value;
-    node_name(l, what, name, sizeof name);
     return add_const(b, name, 1, &c, d);
 }
 
@@ -828,12 +826,9 @@ static nh_status build_batchnorm(nh_kb *b, const nh_kl *l, int x, int *out)
 
     in[0] = x;
     for (int i = 0; i < 4; i++) {
-        char what[32];
-
-        snprintf(what, sizeof what, "%s", names[i]);
-        node_name(l, what, name, sizeof name);
+        node_name(l, names[i], name, sizeof name);
         if ((i == 0 && !scale) || (i == 1 && !center))
-            in[1 + i] = const_fill(b, l, what, c, i == 0 ? 1.0f : 0.0f);
+            in[1 + i] = const_fill(b, name, c, i == 0 ? 1.0f : 0.0f);
         else
             in[1 + i] = add_const_copy(b, name, 1, &c, w[k++]->data, (size_t)c);
         if (in[1 + i] < 0)

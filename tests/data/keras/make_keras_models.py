@@ -144,7 +144,7 @@ def net_act(rng):
 def net_extra(rng):
     """What the other two leave out and TF.js cannot run: augmentation
     layers (identities at inference), the leaky_relu and silu activations,
-    a global pool with keepdims."""
+    batch normalisation without gamma, a global pool with keepdims."""
     def w(*shape, scale=0.6):
         return rng.normal(0, scale, shape).astype(np.float32)
 
@@ -157,7 +157,11 @@ def net_extra(rng):
                "dilation_rate": [1, 1], "groups": 1, "activation": "leaky_relu",
                "use_bias": True},
               [("kernel", w(2, 2, 2, 3)), ("bias", w(3, scale=0.2))]),
-        Layer("GlobalMaxPooling2D", "gmp", ["conv"], {"keepdims": True}),
+        Layer("BatchNormalization", "bn", ["conv"],
+              {"axis": -1, "epsilon": 0.01, "center": True, "scale": False},
+              [("beta", w(3, scale=0.1)), ("moving_mean", w(3, scale=0.2)),
+               ("moving_variance", rng.uniform(0.5, 2, 3).astype(np.float32))]),
+        Layer("GlobalMaxPooling2D", "gmp", ["bn"], {"keepdims": True}),
         Layer("Flatten", "flat", ["gmp"], {}),
         Layer("Dense", "out", ["flat"], {"units": 4, "activation": "silu", "use_bias": True},
               [("kernel", w(3, 4)), ("bias", w(4, scale=0.2))]),
@@ -489,8 +493,8 @@ def write_bad(layers, output):
     d = os.path.join(HERE, "bad")
     os.makedirs(d, exist_ok=True)
     with zipfile.ZipFile(os.path.join(d, "no_config.keras"), "w") as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.4.1"}))
-        z.writestr("model.weights.h5", b"")
+        z.writestr(zipfile.ZipInfo("metadata.json"), json.dumps({"keras_version": "3.4.1"}))
+        z.writestr(zipfile.ZipInfo("model.weights.h5"), b"")
     # A weights file whose kernel disagrees with the config.
     wrong = [Layer(l.cls, l.name, l.inputs, l.cfg, l.weights) for l in layers]
     for l in wrong:
