@@ -92,6 +92,15 @@ static void test_layer_cut(void)
     CHECK(nh_model_layer(m, 3, &li, NULL) == NH_OK && li.n_inputs == 2 && li.inputs[0] == 2
           && li.inputs[1] == 1);
     nh_model_destroy(m);
+
+    /* Every graph output is costed, not only the first. */
+    m = load(MODELS "two_outputs.onnx");
+    if (!m)
+        return;
+    CHECK(nh_model_layer_count(m) == 3);
+    expect_layer(m, 1, NH_LAYER_ELEMENTWISE, 3, 1, "Relu");
+    expect_layer(m, 2, NH_LAYER_ELEMENTWISE, 3, 1, "Sigmoid");
+    nh_model_destroy(m);
 }
 
 /* Dense 4 -> 2, linear, weights as in make_cost_models.py. With x ~ N(0, I)

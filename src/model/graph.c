@@ -192,6 +192,8 @@ void nh_graph_prune(nh_graph *g)
         goto done; /* pruning is an optimisation: leave the graph whole */
 
     need[g->output] = 1;
+    for (k = 0; k < g->n_outputs; k++)
+        need[g->outputs[k]] = 1;
     if (g->input >= 0)
         need[g->input] = 1;
     for (k = g->n_nodes - 1; k >= 0; k--) {
@@ -235,6 +237,8 @@ void nh_graph_prune(nh_graph *g)
     g->n_values = nv;
     g->n_nodes = nn;
     g->output = vmap[g->output];
+    for (k = 0; k < g->n_outputs; k++)
+        g->outputs[k] = vmap[g->outputs[k]];
     if (g->input >= 0)
         g->input = vmap[g->input];
 

@@ -21,6 +21,7 @@
 #define NH_DIM_BATCH (-1000000007LL)
 
 #define NH_MAX_NODE_INPUTS 8
+#define NH_MAX_OUTPUTS 16
 #define NH_MAX_SPATIAL 3
 
 typedef enum nh_dtype { NH_DTYPE_FLOAT, NH_DTYPE_INT64 } nh_dtype;
@@ -144,7 +145,10 @@ typedef struct nh_graph {
     nh_node *nodes;
     int n_nodes, cap_nodes;
     int input;        /* the one computed graph input */
-    int output;       /* the graph output */
+    int output;       /* the graph's first output: what `run` writes */
+    int n_outputs;    /* every graph output (outputs[0] == output); 0 means
+                         output alone */
+    int outputs[NH_MAX_OUTPUTS];
 } nh_graph;
 
 /* An empty graph; source is copied. */
@@ -174,7 +178,7 @@ int64_t nh_shape_count(int ndim, const int64_t *dims, int64_t batch);
  * nn/shape.c. Errors name the node. */
 nh_status nh_graph_infer_shapes(nh_graph *g, nh_error *err);
 
-/* Removes nodes whose output no path to g->output uses and drops their
+/* Removes nodes whose output no path to a graph output uses and drops their
  * values' data. */
 void nh_graph_prune(nh_graph *g);
 

@@ -195,6 +195,14 @@ static size_t initial_set_size(const nh_model *m, const nh_layer *l)
     }
 }
 
+static int is_output(const nh_graph *g, int v)
+{
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == v)
+            return 1;
+    return v == g->output;
+}
+
 /* Can node n (a per-neuron operation) join the layer that produced its
  * input? Only if that layer is open for fusion, its current output is the
  * input, and nothing else reads it. */
@@ -209,7 +217,7 @@ static int can_fuse(const nh_model *m, const int *readers, int in)
     if (l->kind != NH_LAYER_DENSE && l->kind != NH_LAYER_CONV
         && l->kind != NH_LAYER_ELEMENTWISE)
         return 0;
-    return l->value == in && readers[in] == 1 && in != m->graph->output;
+    return l->value == in && readers[in] == 1 && !is_output(m->graph, in);
 }
 
 static int first_computed_input(const nh_graph *g, const nh_node *n)

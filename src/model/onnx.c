@@ -2205,21 +2205,27 @@ static nh_status load_nodes(loader *L)
     return NH_OK;
 }
 
+/* Every graph output is kept (and costed); the first is what `run` writes. */
 static nh_status set_output(loader *L)
 {
-    const char *name;
-    int v;
-
     if (L->gp->n_output == 0)
         return nh_fail(L->err, NH_EFORMAT, "the graph has no output");
-    name = L->gp->output[0]->name ? L->gp->output[0]->name : "";
-    v = map_get(&L->values, name);
-    if (v < 0)
-        return nh_fail(L->err, NH_EFORMAT, "graph output \"%s\" is not computed by any node",
-                       name);
-    if (L->g->values[v].is_const)
-        return nh_fail(L->err, NH_EUNSUPPORTED, "graph output \"%s\" is a constant", name);
-    L->g->output = v;
+    if (L->gp->n_output > NH_MAX_OUTPUTS)
+        return nh_fail(L->err, NH_EUNSUPPORTED, "the graph has %zu outputs; nnheat handles "
+                       "up to %d", L->gp->n_output, NH_MAX_OUTPUTS);
+    for (size_t k = 0; k < L->gp->n_output; k++) {
+        const char *name = L->gp->output[k]->name ? L->gp->output[k]->name : "";
+        int v = map_get(&L->values, name);
+
+        if (v < 0)
+            return nh_fail(L->err, NH_EFORMAT, "graph output \"%s\" is not computed by any "
+                           "node", name);
+        if (L->g->values[v].is_const)
+            return nh_fail(L->err, NH_EUNSUPPORTED, "graph output \"%s\" is a constant",
+                           name);
+        L->g->outputs[L->g->n_outputs++] = v;
+    }
+    L->g->output = L->g->outputs[0];
     return NH_OK;
 }
 

@@ -91,6 +91,16 @@ def difference():
     save(g, "difference.onnx")
 
 
+def two_outputs():
+    """Two graph outputs: the Sigmoid branch must be costed too."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 3])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 3])
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"),
+             helper.make_node("Sigmoid", ["x"], ["b"], name="sigmoid")]
+    save(helper.make_graph(nodes, "two_outputs", [x], [a, b]), "two_outputs.onnx")
+
+
 def unsupported_op():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
@@ -105,4 +115,5 @@ if __name__ == "__main__":
     conv_pool_net()
     residual_net()
     difference()
+    two_outputs()
     unsupported_op()
