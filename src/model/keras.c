@@ -375,26 +375,38 @@ static nh_status try_call(walk *w, size_t i, int c, int *built)
     return NH_OK;
 }
 
-/* The first of output_layers: [[name, call, tensor], ...], one triple, or
- * a dict of them (Keras 3). */
-static nh_status functional_output(walk *w, const cJSON *outputs, int *out)
+/* Adds the outputs x refers to, in order, to the graph's outputs:
+ * output_layers is [[name, call, tensor], ...], one triple, or (Keras 3) a
+ * dict or nested lists of them. */
+static nh_status functional_outputs(walk *w, const cJSON *x)
 {
-    const cJSON *x = outputs, *name, *call, *tensor;
+    nh_graph *g = w->b.g;
+    const cJSON *name, *call, *tensor, *e;
+    int v;
 
-    while ((cJSON_IsArray(x) || cJSON_IsObject(x)) && !ref_triple(x, &name, &call, &tensor))
-        x = x->child;
-    if (!x || !ref_triple(x, &name, &call, &tensor))
-        return nh_fail(w->b.err, NH_EFORMAT, "%s: the model has no output_layers", w->b.file);
-    *out = ref_value(w, name, call, tensor);
-    if (*out < 0)
+    if (!ref_triple(x, &name, &call, &tensor)) {
+        cJSON_ArrayForEach(e, x) {
+            nh_status st = functional_outputs(w, e);
+
+            if (st)
+                return st;
+        }
+        return NH_OK;
+    }
+    v = ref_value(w, name, call, tensor);
+    if (v < 0)
         return nh_fail(w->b.err, NH_EFORMAT, "%s: output '%s' is never computed (its inputs "
                        "are missing)", w->b.file, name->valuestring);
+    if (g->n_outputs >= NH_MAX_OUTPUTS)
+        return nh_fail(w->b.err, NH_EUNSUPPORTED, "%s: more than %d outputs", w->b.file,
+                       NH_MAX_OUTPUTS);
+    g->outputs[g->n_outputs++] = v;
     return NH_OK;
 }
 
 static nh_status walk_functional(walk *w, const cJSON *config)
 {
-    int input = -1, progress = 1, out = -1;
+    int input = -1, progress = 1;
     nh_status st;
 
     for (size_t i = 0; i < w->n; i++) {
@@ -429,10 +441,12 @@ static nh_status walk_functional(walk *w, const cJSON *config)
             }
         }
     }
-    if ((st = functional_output(w, cJSON_GetObjectItemCaseSensitive(config, "output_layers"),
-                                &out)))
+    /* Every output is kept (and costed); `run` writes the first. */
+    if ((st = functional_outputs(w, cJSON_GetObjectItemCaseSensitive(config, "output_layers"))))
         return st;
-    w->b.g->output = out;
+    if (w->b.g->n_outputs == 0)
+        return nh_fail(w->b.err, NH_EFORMAT, "%s: the model has no output_layers", w->b.file);
+    w->b.g->output = w->b.g->outputs[0];
     return NH_OK;
 }
 

@@ -88,6 +88,10 @@ else
     bad "info cnn.keras: unexpected layers"; cat "$TMP/info" >&2
 fi
 
+# Every output of a functional model is costed (run writes the first).
+"$NNHEAT" info "$D/extra.keras" >"$TMP/info" && grep -Eq "^ +8 +dense +Dense\+tanh .* head2," \
+    "$TMP/info" && ok || bad "info extra.keras: no second output head2"
+
 # ------------------------------------------------------ b. outputs: TF.js
 "$NNHEAT" run "$D/cnn1_tfjs.json" -i "$D/cnn_in.npy" -o "$TMP/cnn1.npy" -q \
     && close "$TMP/cnn1.npy" "$D/ref/cnn1_tfjs.npy" "cnn1_tfjs.json vs TensorFlow.js"

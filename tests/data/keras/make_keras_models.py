@@ -144,7 +144,8 @@ def net_act(rng):
 def net_extra(rng):
     """What the other two leave out and TF.js cannot run: augmentation
     layers (identities at inference), the leaky_relu and silu activations,
-    batch normalisation without gamma, a global pool with keepdims."""
+    batch normalisation without gamma, a global pool with keepdims, and a
+    second output."""
     def w(*shape, scale=0.6):
         return rng.normal(0, scale, shape).astype(np.float32)
 
@@ -165,8 +166,10 @@ def net_extra(rng):
         Layer("Flatten", "flat", ["gmp"], {}),
         Layer("Dense", "out", ["flat"], {"units": 4, "activation": "silu", "use_bias": True},
               [("kernel", w(3, 4)), ("bias", w(4, scale=0.2))]),
+        Layer("Dense", "head2", ["flat"], {"units": 2, "activation": "tanh", "use_bias": True},
+              [("kernel", w(3, 2)), ("bias", w(2, scale=0.2))]),
     ]
-    return L, "out"
+    return L, ["out", "head2"]  # two outputs: nnheat run writes the first
 
 
 # ----------------------------------------------------------- Keras configs
@@ -230,7 +233,8 @@ def model_config(layers, output, keras3, functional, model_name):
     config = {"name": model_name, "trainable": True, "layers": items}
     if functional:
         config["input_layers"] = [[layers[0].name, 0, 0]]
-        config["output_layers"] = [[output, 0, 0]]
+        outs = output if isinstance(output, list) else [output]
+        config["output_layers"] = [[o, 0, 0] for o in outs]
     if keras3:
         config["dtype"] = dtype3()
     top = {"class_name": "Functional" if functional else "Sequential", "config": config}
