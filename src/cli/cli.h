@@ -2,6 +2,7 @@
 #ifndef NH_CLI_CLI_H
 #define NH_CLI_CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "nnheat.h"
@@ -51,6 +52,22 @@ int nh_cli_fail(const nh_error *err);
 int nh_parse_double(const char *opt, const char *text, double *out);
 int nh_parse_ratio(const char *opt, const char *text, double *out); /* also "1/255" */
 int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out);
+
+/* Whether path can be written (or created) before a long run starts; prints
+ * an error naming what and returns 0 if not. "-" is stdout. */
+int nh_cli_check_output(const char *what, const char *path);
+
+/* Whether out names the same existing file as in (a run must not write over
+ * its own input). */
+int nh_cli_same_file(const char *in, const char *out);
+
+/* Set by SIGINT or SIGTERM once nh_cli_catch_signals ran: a run stops at
+ * the next batch and cleans up. */
+extern volatile sig_atomic_t nh_cli_interrupted;
+void nh_cli_catch_signals(void);
+
+/* name with control characters replaced, cut to width with a '~'. */
+void nh_cli_display_name(char *out, size_t size, const char *name, size_t width);
 
 /* A shape as "1x28x28". */
 void nh_format_shape(char *buf, size_t size, const int64_t *shape, int ndim);

@@ -63,6 +63,7 @@ typedef struct costs_args {
     const char *model, *input, *optimal, *json, *per_neuron, *csv, *config;
     nh_source_options in_opt, opt_opt;
     int64_t optimal_samples;
+    int mismatch_set;
     nh_cost_options cost;
     nh_run_info info;
     int heuristic; /* --heuristic */
@@ -91,10 +92,18 @@ static int parse_option(costs_args *a, int c, const char *arg)
         a->in_opt.seed = a->opt_opt.seed = (uint64_t)v;
         return 1;
     case OPT_OPTIMAL_N: return nh_parse_int64("--optimal-samples", arg, 1, &a->optimal_samples);
-    case OPT_NO_MISMATCH: a->cost.mismatch = NH_MISMATCH_NONE; return 1;
+    case OPT_NO_MISMATCH:
+        if (a->mismatch_set) {
+            nh_cli_error("--mismatch and --no-mismatch contradict each other");
+            return 0;
+        }
+        a->cost.mismatch = NH_MISMATCH_NONE;
+        return 1;
     case OPT_MISMATCH:
-        if (nh_mismatch_mode_parse(arg, &a->cost.mismatch, &err) == NH_OK)
+        if (nh_mismatch_mode_parse(arg, &a->cost.mismatch, &err) == NH_OK) {
+            a->mismatch_set = 1;
             return 1;
+        }
         break;
     case 'b': return nh_parse_ratio("--bin-size", arg, &a->cost.bin_size);
     case 'e':
@@ -184,6 +193,14 @@ static int parse_costs(int argc, char **argv, costs_args *a)
         nh_cli_error("--temperature must be > 0 kelvin, got %g", a->info.temperature);
         return 0;
     }
+    if (a->mismatch_set && a->cost.mismatch == NH_MISMATCH_NONE) {
+        nh_cli_error("--mismatch and --no-mismatch contradict each other");
+        return 0;
+    }
+    if (a->json && a->csv && strcmp(a->json, "-") == 0 && strcmp(a->csv, "-") == 0) {
+        nh_cli_error("--json - and --csv - cannot both write to stdout");
+        return 0;
+    }
     if (nh_cost_options_check(&a->cost, &err) != NH_OK) {
         nh_cli_bad_value = 1;
         nh_cli_error("%s", err.message);
@@ -228,14 +245,15 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
     for (size_t i = 0; i < nh_model_layer_count(model); i++) {
         nh_layer_info li;
         nh_layer_costs lc;
-        char shape[96], clip[40];
+        char shape[96], clip[40], name[32];
 
         if (nh_model_layer(model, i, &li, NULL) != NH_OK
             || nh_costs_layer(costs, i, &lc, NULL) != NH_OK)
             continue;
         nh_format_shape(shape, sizeof shape, li.shape, li.ndim);
+        nh_cli_display_name(name, sizeof name, li.name, 24);
         snprintf(clip, sizeof clip, "%zu / %zu", lc.clipped_landauer, lc.clipped_mismatch);
-        printf("%3zu  %-24s %-11s %-14s %9zu %15.6g %15.6g %15s\n", i, li.name,
+        printf("%3zu  %-24s %-11s %-14s %9zu %15.6g %15.6g %15s\n", i, name,
                nh_layer_kind_name(li.kind), shape, li.neurons,
                nh_energy_from_nats(lc.landauer, t, a->info.unit),
                nh_energy_from_nats(lc.mismatch, t, a->info.unit), clip);
@@ -247,11 +265,13 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
            nh_energy_from_nats(l, t, a->info.unit), u, nh_energy_from_nats(m, t, a->info.unit),
            u, nh_energy_from_nats(l + m, t, a->info.unit), u);
     if (len && a->cost.entropy == NH_ENTROPY_DIFFERENTIAL)
-        printf("\nIn layers %s, most neurons' Landauer costs were clipped at 0: their inputs'\n"
-               "summed differential entropy fell below their own, as it does after a point\n"
-               "mass such as a ReLU's zeros. Try --entropy discrete.\n", most);
+        printf("\nIn layer%s %s, most neurons' Landauer costs were clipped at 0: their\n"
+               "inputs' summed differential entropy fell below their own, as it does after\n"
+               "a point mass such as a ReLU's zeros (try --entropy discrete) or with too few\n"
+               "samples for the bin size.\n", strchr(most, ',') ? "s" : "", most);
     else if (len)
-        printf("\nIn layers %s, most neurons' Landauer costs were clipped at 0.\n", most);
+        printf("\nIn layer%s %s, most neurons' Landauer costs were clipped at 0.\n",
+               strchr(most, ',') ? "s" : "", most);
 }
 
 /* The joint histograms behind a joint Mismatch: how many, how many distinct
@@ -324,6 +344,40 @@ static int open_sources(costs_args *a, const nh_model *model, nh_source **in,
     return take_share(*in) && (!*opt || take_share(*opt));
 }
 
+/* Every file the run will write is checked before it starts, so that hours
+ * of work are not lost on a typo; none may be the input or the model. */
+static int check_outputs(const costs_args *a)
+{
+    const char *outs[3] = {a->json, a->csv, a->per_neuron};
+    const char *names[3] = {"--json", "--csv", "--per-neuron"};
+
+    for (int k = 0; k < 3; k++) {
+        if (!outs[k])
+            continue;
+        if (nh_cli_same_file(a->input, outs[k]) || nh_cli_same_file(a->model, outs[k])
+            || (a->optimal && nh_cli_same_file(a->optimal, outs[k]))) {
+            nh_cli_error("%s %s would overwrite the run's own input", names[k], outs[k]);
+            return 0;
+        }
+        if (!nh_cli_check_output(names[k], outs[k]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Says when fewer samples were run than asked for. */
+static void warn_short(const costs_args *a, const nh_costs *costs)
+{
+    if (a->in_opt.limit > 0 && nh_costs_samples(costs) < a->in_opt.limit)
+        nh_cli_warn("-n %lld asked for more samples than %s holds: ran %lld",
+                    (long long)a->in_opt.limit, a->input, (long long)nh_costs_samples(costs));
+    if (a->info.optimal && nh_costs_optimal_samples(costs) < a->opt_opt.limit)
+        nh_cli_warn("%lld optimal samples asked for, %s holds %lld", (long long)a->opt_opt.limit,
+                    a->info.optimal, (long long)nh_costs_optimal_samples(costs));
+    nh_cli_info("ran %lld input and %lld optimal samples", (long long)nh_costs_samples(costs),
+                (long long)nh_costs_optimal_samples(costs));
+}
+
 int nh_cmd_costs(int argc, char **argv)
 {
     costs_args a;
@@ -354,8 +408,11 @@ int nh_cmd_costs(int argc, char **argv)
     if (rank != 0) /* rank 0 speaks for all */
         nh_cli_verbosity = 0;
 
+    if (!check_outputs(&a))
+        return NH_EXIT_FAIL;
     if (nh_model_load_file_config(a.model, a.config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
+    nh_cli_info("%s: %zu layers", a.model, nh_model_layer_count(model));
     if (a.heuristic && !nh_cli_heuristic_for_costs(model, a.input, &a.in_opt,
             a.cost.mismatch == NH_MISMATCH_NONE ? NULL : a.optimal, &heur))
         goto done;
@@ -368,8 +425,12 @@ int nh_cmd_costs(int argc, char **argv)
         goto done;
     }
     nh_progress_end(&progress);
+    warn_short(&a, costs);
 
     a.info.model = a.model;
+    a.info.scale = a.in_opt.scale;
+    a.info.shift = a.in_opt.shift;
+    a.info.seed = a.in_opt.seed;
     a.info.input = a.input;
     a.info.bin_size = a.cost.bin_size;
     a.info.estimator = a.cost.estimator;

@@ -105,8 +105,15 @@ int nh_cmd_run(int argc, char **argv)
             run_usage(stderr);
         return nh_cli_parse_failure();
     }
+    if (nh_cli_same_file(a.input, a.output) || nh_cli_same_file(a.model, a.output)) {
+        nh_cli_error("-o %s would overwrite the run's own input", a.output);
+        return NH_EXIT_FAIL;
+    }
+    if (!nh_cli_check_output("-o", a.output))
+        return NH_EXIT_FAIL;
     if (nh_model_load_file_config(a.model, a.config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
+    nh_cli_catch_signals();
     if (!nh_cli_open_source(model, a.input, &a.src, "input", &src))
         goto done;
     nd = nh_model_output_shape(model, shape);
@@ -124,6 +131,10 @@ int nh_cmd_run(int argc, char **argv)
         goto fail;
     w_opened = 1;
     for (;;) {
+        if (nh_cli_interrupted) {
+            nh_cli_error("interrupted: %s removed", a.output);
+            goto done;
+        }
         if (nh_source_read(src, in, (size_t)a.batch, &n, &err) != NH_OK)
             goto fail;
         if (n == 0)

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +123,78 @@ int nh_parse_int64(const char *opt, const char *text, int64_t min, int64_t *out)
     }
     *out = v;
     return 1;
+}
+
+int nh_cli_check_output(const char *what, const char *path)
+{
+    char dir[4096];
+    const char *slash;
+    struct stat st;
+
+    if (strcmp(path, "-") == 0)
+        return 1;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode) && strcmp(what, "--per-neuron") != 0) {
+            nh_cli_error("%s: %s is a directory", what, path);
+            return 0;
+        }
+        if (access(path, W_OK) != 0) {
+            nh_cli_error("%s: %s is not writable: %s", what, path, strerror(errno));
+            return 0;
+        }
+        return 1;
+    }
+    slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK) != 0) {
+        nh_cli_error("%s: cannot create %s: directory %s: %s", what, path, dir,
+                     strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+int nh_cli_same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+
+    return strcmp(out, "-") != 0 && stat(in, &a) == 0 && stat(out, &b) == 0
+           && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+volatile sig_atomic_t nh_cli_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    nh_cli_interrupted = 1;
+}
+
+void nh_cli_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void nh_cli_display_name(char *out, size_t size, const char *name, size_t width)
+{
+    size_t n = 0, len = strlen(name);
+
+    if (width >= size)
+        width = size - 1;
+    for (; n < width && n < len; n++)
+        out[n] = (unsigned char)name[n] < 32 || name[n] == 127 ? '?' : name[n];
+    if (len > width && width > 0)
+        out[width - 1] = '~';
+    out[n] = '\0';
 }
 
 void nh_format_shape(char *buf, size_t size, const int64_t *shape, int ndim)

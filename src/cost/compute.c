@@ -144,9 +144,10 @@ static nh_status report_fault(const count_fault *f, const nh_model *m, size_t l,
         return nh_fail(err, NH_ENOMEM, "out of memory counting layer %zu '%s'", l,
                        layer->name);
     if (!isfinite(f->value))
-        return nh_fail(err, NH_ENUMERIC, "layer %zu '%s': %s activation of neuron %zu is %g at "
-                       "%s sample %lld", l, layer->name, isnan(f->value) ? "NaN" : "infinite",
-                       f->neuron, (double)f->value, what, (long long)f->sample);
+        return nh_fail(err, NH_ENUMERIC, "layer %zu '%s': neuron %zu is %s at %s sample %lld",
+                       l, layer->name, f->neuron,
+                       isnan(f->value) ? "NaN" : f->value > 0 ? "+infinity" : "-infinity", what,
+                       (long long)f->sample);
     return nh_fail(err, NH_ENUMERIC, "layer %zu '%s': activation %g of neuron %zu at %s sample "
                    "%lld is too large for bin size %g", l, layer->name, (double)f->value,
                    f->neuron, what, (long long)f->sample, b);

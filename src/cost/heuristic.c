@@ -25,22 +25,24 @@ struct nh_heuristic {
 
 double nh_normal_entropy(double sigma)
 {
-    return 0.5 * (log(NH_TWO_PI * sigma * sigma) + 1.0); /* 0.5 ln(2 pi e sigma^2) */
+    /* 0.5 ln(2 pi e sigma^2), written so that sigma^2 cannot overflow */
+    return 0.5 * (log(NH_TWO_PI) + 1.0) + log(sigma);
 }
 
 double nh_normal_divergence(double mu, double sigma, double mu_o, double sigma_o)
 {
-    double d = mu - mu_o;
+    double r = sigma / sigma_o, d = (mu - mu_o) / sigma_o;
 
-    return log(sigma_o / sigma) + (sigma * sigma + d * d) / (2.0 * sigma_o * sigma_o) - 0.5;
+    /* ratios first, so that large but finite parameters do not overflow */
+    return log(sigma_o) - log(sigma) + 0.5 * (r * r + d * d) - 0.5;
 }
 
 static nh_status check_param(const char *field, double v, int positive, nh_error *err)
 {
     if (!isfinite(v))
-        return nh_fail(err, NH_EINVAL, "heuristic: %s must be finite, got %g", field, v);
+        return nh_fail(err, NH_EINVAL, "%s must be finite, got %g", field, v);
     if (positive && !(v > 0))
-        return nh_fail(err, NH_EINVAL, "heuristic: %s must be > 0, got %g", field, v);
+        return nh_fail(err, NH_EINVAL, "%s must be > 0, got %g", field, v);
     return NH_OK;
 }
 
@@ -93,6 +95,12 @@ nh_status nh_heuristic_compute(const nh_model *m, double mu, double sigma, doubl
     }
     h->entropy = nh_normal_entropy(sigma);
     h->divergence = nh_normal_divergence(mu, sigma, mu_o, sigma_o);
+    if (!isfinite(h->entropy) || !isfinite(h->divergence)) {
+        nh_heuristic_destroy(h);
+        return nh_fail(err, NH_EINVAL, "the Gaussian divergence overflows for mean %g, "
+                       "standard deviation %g against mean %g, standard deviation %g", mu,
+                       sigma, mu_o, sigma_o);
+    }
 
     for (size_t i = 0; i < h->n_layers; i++) {
         nh_layer_heuristic *hl = &h->layer[i];

@@ -168,6 +168,9 @@ char *nh_report_json(const nh_model *model, const nh_costs *costs, const nh_run_
     cJSON_AddStringToObject(root, "nnheat", nh_version());
     cJSON_AddStringToObject(root, "model", info->model);
     cJSON_AddStringToObject(root, "input", info->input);
+    cJSON_AddNumberToObject(root, "scale", info->scale);
+    cJSON_AddNumberToObject(root, "shift", info->shift);
+    cJSON_AddNumberToObject(root, "seed", (double)info->seed);
     if (info->optimal)
         cJSON_AddStringToObject(root, "optimal", info->optimal);
     else
@@ -243,6 +246,9 @@ char *nh_report_heuristic_json(const nh_model *model, const nh_heuristic *h,
     cJSON_AddStringToObject(root, "nnheat", nh_version());
     cJSON_AddStringToObject(root, "model", info->model);
     cJSON_AddStringToObject(root, "input", info->input);
+    cJSON_AddNumberToObject(root, "scale", 1); /* no samples: nothing scaled or drawn */
+    cJSON_AddNumberToObject(root, "shift", 0);
+    cJSON_AddNullToObject(root, "seed");
     cJSON_AddStringToObject(root, "optimal", info->optimal);
     cJSON_AddNumberToObject(root, "samples", 0);
     cJSON_AddNumberToObject(root, "optimal_samples", 0);

@@ -16,6 +16,8 @@ typedef struct nh_run_info {
     nh_entropy_mode entropy;
     nh_mismatch_mode mismatch;
     const nh_heuristic *heuristic; /* costs --heuristic: added per layer, or NULL */
+    double scale, shift;      /* applied to the input */
+    uint64_t seed;            /* of the generators */
 } nh_run_info;
 
 const char *nh_estimator_name(nh_estimator est);

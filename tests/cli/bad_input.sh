@@ -52,6 +52,27 @@ expect_fail 1 "unknown command" -- "$NNHEAT" frobnicate
 expect_fail 2 "nan.npy" -- "$NNHEAT" run "$DENSE" -i "$TMP/nan.npy" -o "$TMP/out.npy"
 if [ -e "$TMP/out.npy" ]; then bad "a failed run left out.npy"; else ok; fi
 
+# Writing over the run's own input is refused, and the input stays whole.
+cp "$TMP/good.npy" "$TMP/same.npy"
+expect_fail 2 "overwrite" -- "$NNHEAT" run "$DENSE" -i "$TMP/same.npy" -o "$TMP/same.npy"
+if cmp -s "$TMP/good.npy" "$TMP/same.npy"; then ok; else bad "run damaged its input"; fi
+expect_fail 2 "overwrite" -- "$NNHEAT" costs "$DENSE" -i "$TMP/same.npy" --json "$TMP/same.npy"
+
+# Output paths are checked before the run, not after it.
+expect_fail 2 "--json.*no_such_dir" -- \
+    "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --json "$TMP/no_such_dir/x.json"
+expect_fail 2 "--csv.*no_such_dir" -- \
+    "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --csv "$TMP/no_such_dir/x.csv"
+expect_fail 1 "stdout" -- "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --json - --csv -
+expect_fail 1 "contradict" -- \
+    "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --mismatch joint --no-mismatch
+
+# An interrupted run removes its partial output.
+timeout -s INT 2 "$NNHEAT" run "$DENSE" -i normal:0,1 -n 2000000000 -o "$TMP/big.npy" \
+    2>"$TMP/err"
+if [ -e "$TMP/big.npy" ]; then bad "an interrupted run left big.npy"; else ok; fi
+grep -q "interrupted" "$TMP/err" && ok || bad "no message on interruption"
+
 # The good file works.
 if "$NNHEAT" costs "$DENSE" -i "$TMP/good.npy" -q; then ok; else bad "good.npy failed"; fi
 finish
