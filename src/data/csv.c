@@ -3,13 +3,16 @@
  * The delimiter is the one the first line uses: ',' ';' or tab (a first
  * line that mixes them is an error); a first line with none of them splits
  * at runs of blanks (numpy.savetxt's default), which also covers one value
- * per line. The first line is a header when one of its fields is not a
- * number. Fields may be wrapped in double quotes, but a delimiter inside the
+ * per line. The first line is a header when none of its fields is a
+ * number; a first line with some numbers and some text is an error rather
+ * than a guess (a typo in the first sample must not drop it silently). A
+ * UTF-8 byte order mark is skipped. Fields may be wrapped in double quotes, but a delimiter inside the
  * quotes is not supported. Blank lines are allowed only at the end of the
  * file. The number of
  * samples is not known until the end: nh_source_count gives -1. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -89,6 +92,8 @@ static nh_status csv_getline(nh_source *src, csv_state *st, int *eof, nh_error *
     }
     while (n > 0 && (st->line[n - 1] == '\n' || st->line[n - 1] == '\r'))
         st->line[--n] = '\0';
+    if (st->lineno == 0 && strncmp(st->line, "\xEF\xBB\xBF", 3) == 0)
+        memmove(st->line, st->line + 3, n - 2); /* a UTF-8 byte order mark */
     st->lineno++;
     return NH_OK;
 }
@@ -297,8 +302,8 @@ static nh_status csv_pick_delimiter(nh_source *src, csv_state *st, nh_error *err
 /* Reads line 1: the delimiter, the field count, and whether it is a header. */
 static nh_status csv_read_first_line(nh_source *src, csv_state *st, nh_error *err)
 {
-    char *cur, *field;
-    int eof;
+    char *cur, *field, first_text[48] = "";
+    int eof, col = 0, text = 0, text_col = 0;
     nh_status s;
 
     s = csv_next_row(src, st, &eof, err);
@@ -316,10 +321,21 @@ static nh_status csv_read_first_line(nh_source *src, csv_state *st, nh_error *er
     while ((field = next_field(st, &cur)) != NULL) {
         double v;
 
-        if (parse_number(field, &v) > 0)
-            st->header = 1;
+        col++;
+        if (parse_number(field, &v) > 0) {
+            if (!text)
+                snprintf(first_text, sizeof first_text, "%.40s", field);
+            text++;
+            text_col = text_col ? text_col : col;
+        }
     }
-    return NH_OK;
+    if (text == 0 || text == col) {
+        st->header = text > 0;
+        return NH_OK;
+    }
+    return nh_fail(err, NH_EFORMAT, "%s: line 1, column %d: '%s' is not a number, but other "
+                   "fields of line 1 are: expected a header of names or a row of numbers",
+                   src->name, text_col, first_text);
 }
 
 nh_status nh_csv_open(nh_source *src, gzFile f, nh_error *err)

@@ -73,6 +73,16 @@ timeout -s INT 2 "$NNHEAT" run "$DENSE" -i normal:0,1 -n 2000000000 -o "$TMP/big
 if [ -e "$TMP/big.npy" ]; then bad "an interrupted run left big.npy"; else ok; fi
 grep -q "interrupted" "$TMP/err" && ok || bad "no message on interruption"
 
+# CSV: a first line mixing numbers and text is an error, not a header that
+# silently drops a sample; a UTF-8 byte order mark is skipped.
+printf '1,2,3,4e\n5,6,7,8\n' >"$TMP/typo.csv"
+expect_fail 2 "typo.csv: line 1, column 4" -- "$NNHEAT" run "$DENSE" -i "$TMP/typo.csv" \
+    -o "$TMP/typo.npy"
+printf '\357\273\2771,2,3,4\n5,6,7,8\n' >"$TMP/bom.csv"
+if "$NNHEAT" run "$DENSE" -i "$TMP/bom.csv" -o "$TMP/bom.npy" -q \
+    && $PY -c "import numpy; assert numpy.load('$TMP/bom.npy').shape == (2, 2)"
+then ok; else bad "a CSV with a byte order mark"; fi
+
 # The good file works.
 if "$NNHEAT" costs "$DENSE" -i "$TMP/good.npy" -q; then ok; else bad "good.npy failed"; fi
 finish
