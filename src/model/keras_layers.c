@@ -135,7 +135,7 @@ static nh_status add_node(nh_kb *b, nh_op op, const char *name, const char *op_t
 {
     int v = nh_graph_add_value(b->g, name, b->err);
     int k = v < 0 ? -1 : nh_graph_add_node(b->g, op, name, op_type, b->err);
-    nh_node *n;
+    nh_node *n = NULL;
 
     if (k < 0)
         return b->err ? b->err->status : NH_ENOMEM;
@@ -320,7 +320,7 @@ static nh_status add_activation(nh_kb *b, const nh_kl *l, const cJSON *act_json,
 {
     const char *act = activation_name(act_json);
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_op op;
     nh_status st;
 
@@ -389,7 +389,7 @@ static nh_status build_dense(nh_kb *b, const nh_kl *l, int x, int *out)
     const nh_kw_tensor *w[2];
     int64_t dims[NH_MAX_DIMS], kd[2];
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if (units < 1 || units != floor(units) || units > 1e9)
@@ -480,7 +480,7 @@ static nh_status build_conv(nh_kb *b, const nh_kl *l, int x, int ns, int *out)
     const nh_kw_tensor *w[2];
     nh_attrs a;
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     float *kernel;
     nh_status st;
 
@@ -539,7 +539,7 @@ static nh_status build_pool(nh_kb *b, const nh_kl *l, int x, int ns, nh_op op, i
     int64_t dims[NH_MAX_DIMS];
     nh_attrs a;
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     nh_attrs_default(&a);
@@ -569,7 +569,7 @@ static nh_status build_global_pool(nh_kb *b, const nh_kl *l, int x, nh_op op, in
     int last = channels_last(l), keep = get_bool(l->config, "keepdims", 0), nd, y;
     int64_t dims[NH_MAX_DIMS];
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if ((st = input_shape(b, l, x, 3, NH_MAX_DIMS, &nd, dims)))
@@ -604,7 +604,7 @@ static nh_status build_flatten(nh_kb *b, const nh_kl *l, int x, int *out)
     int nd, y = x;
     int64_t dims[NH_MAX_DIMS];
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if ((st = input_shape(b, l, x, 2, NH_MAX_DIMS, &nd, dims)))
@@ -631,7 +631,7 @@ static nh_status build_reshape(nh_kb *b, const nh_kl *l, int x, int *out)
     const cJSON *t = get(l->config, "target_shape");
     int r = cJSON_IsArray(t) ? cJSON_GetArraySize(t) : -1;
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if (r < 0 || r + 1 > NH_MAX_DIMS)
@@ -659,7 +659,7 @@ static nh_status build_reshape(nh_kb *b, const nh_kl *l, int x, int *out)
 static nh_status build_identity(nh_kb *b, const nh_kl *l, int x, int *out)
 {
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
 
     if (strcmp(l->cls, "RandomCrop") == 0) {
         int64_t dims[NH_MAX_DIMS];
@@ -681,7 +681,7 @@ static nh_status build_identity(nh_kb *b, const nh_kl *l, int x, int *out)
 static nh_status build_concatenate(nh_kb *b, const nh_kl *l, const int *in, int n_in, int *out)
 {
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
     int axis;
 
@@ -725,7 +725,7 @@ static nh_status build_relu(nh_kb *b, const nh_kl *l, int x, int *out)
     double slope = get_number(l->config, "negative_slope", 0);
     double max = get_number(l->config, "max_value", INFINITY);
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if (get_number(l->config, "threshold", 0) != 0)
@@ -756,7 +756,7 @@ static nh_status build_relu(nh_kb *b, const nh_kl *l, int x, int *out)
 static nh_status build_param_activation(nh_kb *b, const nh_kl *l, int x, nh_op op, int *out)
 {
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
     int axis;
 
@@ -800,7 +800,7 @@ static nh_status build_batchnorm(nh_kb *b, const nh_kl *l, int x, int *out)
     int nd, axis, nr = 0, in[5], k = 0;
     int64_t dims[NH_MAX_DIMS], c;
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if ((st = input_shape(b, l, x, 2, NH_MAX_DIMS, &nd, dims))
@@ -876,7 +876,7 @@ static nh_status build_rescaling(nh_kb *b, const nh_kl *l, int x, int *out)
     int s = rescaling_const(b, l, "scale", 1.0, &unit);
     int o = s < 0 ? -1 : rescaling_const(b, l, "offset", 0.0, &zero);
     char name[300];
-    nh_node *n;
+    nh_node *n = NULL;
     nh_status st;
 
     if (s < 0 || o < 0)
