@@ -250,6 +250,12 @@ typedef struct nh_layer_costs {
                                  outside the bins shared with its optimal
                                  histogram: mean over the layer's neurons */
     double outside_mass_max;  /* and its largest value */
+    double coverage_mean;     /* the Good-Turing coverage 1 - f1/n of the actual
+                                 samples (f1 bins seen once), mean over the
+                                 layer's neurons: well below 1, too few samples
+                                 for the bin size */
+    double single_bin_share;  /* share of the layer's neurons whose actual
+                                 samples all fell in one bin */
 
     /* Joint Mismatch only (zero otherwise): the joint histograms of the
      * layer (one per distinct initial set), the distinct tuples they hold

@@ -231,6 +231,36 @@ static void print_header(const costs_args *a, const nh_costs *costs)
         printf("mismatch     %s\n", nh_mismatch_mode_name(a->cost.mismatch));
 }
 
+/* Warns when the samples are too few for the bin size, or the bin size too
+ * large for the values: then the entropies mean little. */
+static void warn_quality(const costs_args *a, const nh_model *model, const nh_costs *costs)
+{
+    char few[256] = "";
+    size_t len = 0, single = 0, neurons = 0;
+
+    for (size_t i = 0; i < nh_model_layer_count(model); i++) {
+        nh_layer_info li;
+        nh_layer_costs lc;
+
+        if (nh_model_layer(model, i, &li, NULL) != NH_OK
+            || nh_costs_layer(costs, i, &lc, NULL) != NH_OK)
+            continue;
+        if (lc.coverage_mean < 0.5 && len < sizeof few)
+            len += (size_t)snprintf(few + len, sizeof few - len, len ? ", %zu" : "%zu", i);
+        single += (size_t)(lc.single_bin_share * (double)li.neurons + 0.5);
+        neurons += li.neurons;
+    }
+    if (len)
+        nh_cli_warn("in layer%s %s, most samples fell in a bin no other sample reached: too "
+                    "few samples (%lld) for bin size %g, so entropies are poorly estimated; "
+                    "use more samples or a larger bin size", strchr(few, ',') ? "s" : "", few,
+                    (long long)nh_costs_samples(costs), a->cost.bin_size);
+    if (neurons && single * 10 > neurons * 9)
+        nh_cli_warn("bin size %g holds all the values of %zu of %zu neurons in one bin: it is "
+                    "larger than their spread, and their entropies say nothing; use a smaller "
+                    "bin size", a->cost.bin_size, single, neurons);
+}
+
 static void print_table(const costs_args *a, const nh_model *model, const nh_costs *costs)
 {
     const char *u = nh_unit_name(a->info.unit);
@@ -278,7 +308,8 @@ static void print_table(const costs_args *a, const nh_model *model, const nh_cos
  * tuples, how many samples were alone in their bin, and their memory. */
 static void print_joint(const nh_model *model, const nh_costs *costs)
 {
-    size_t bad = 0;
+    size_t len = 0;
+    char bad[256] = "";
 
     printf("\n%3s  %-24s %10s %12s %11s %12s\n", "#", "joint histograms of", "sets",
            "tuples", "singletons", "memory (MB)");
@@ -291,13 +322,14 @@ static void print_joint(const nh_model *model, const nh_costs *costs)
             continue;
         printf("%3zu  %-24s %10zu %12zu %10.1f%% %12.1f\n", i, li.name, lc.joint_histograms,
                lc.joint_tuples, 100 * lc.joint_singleton_share, (double)lc.joint_bytes / 1e6);
-        bad += lc.joint_singleton_share > 0.9;
+        if (lc.joint_singleton_share > 0.5 && len < sizeof bad)
+            len += (size_t)snprintf(bad + len, sizeof bad - len, len ? ", %zu" : "%zu", i);
     }
     fflush(stdout);
-    if (bad)
-        nh_cli_warn("in %zu layer(s) over 90%% of the samples fell in a tuple seen only once: "
-                    "their joint divergence estimates mean little; use more samples or a "
-                    "larger bin size", bad);
+    if (len)
+        nh_cli_warn("in layer%s %s, most samples fell in a tuple of initial bins seen only "
+                    "once: their joint divergence estimates mean little; use more samples or a "
+                    "larger bin size", strchr(bad, ',') ? "s" : "", bad);
 }
 
 /* Under MPI, rank r of k keeps samples [r n / k, (r + 1) n / k). */
@@ -442,6 +474,7 @@ int nh_cmd_costs(int argc, char **argv)
         print_table(&a, model, costs);
         if (a.cost.mismatch == NH_MISMATCH_JOINT)
             print_joint(model, costs);
+        warn_quality(&a, model, costs);
         if (heur)
             nh_cli_heuristic_compare(model, costs, heur, a.info.temperature, a.info.unit,
                                      a.cost.mismatch != NH_MISMATCH_NONE);

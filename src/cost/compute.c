@@ -258,12 +258,14 @@ void nh_costs_destroy(nh_costs *costs)
 /* Entropies (and divergences) of every neuron of layer l. */
 static nh_status layer_stats(const nh_model *m, size_t l, const hist_set *p, const hist_set *q,
                              const nh_cost_options *opt, int threads, nh_neuron_results *r,
-                             nh_error *err)
+                             nh_layer_costs *lc, nh_error *err)
 {
     size_t n = m->layers[l].neurons;
     const nh_hist *hp = hist_of(p, m, l);
     const nh_hist *hq = q ? hist_of(q, m, l) : NULL;
     double ln_b = opt->entropy == NH_ENTROPY_DIFFERENTIAL ? log(opt->bin_size) : 0.0;
+    double samples;
+    size_t singles = 0, single_bin = 0;
 
     r->entropy = nh_alloc(err, n, sizeof *r->entropy);
     r->landauer = nh_calloc(err, n, sizeof *r->landauer);
@@ -278,12 +280,25 @@ static nh_status layer_stats(const nh_model *m, size_t l, const hist_set *p, con
         if (!r->divergence || !r->outside || !r->mismatch || !r->mismatch_cost)
             return NH_ENOMEM;
     }
-#pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
+
+    /* integer sums: the same whatever the thread count */
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads) \
+    reduction(+ : singles, single_bin)
     for (size_t j = 0; j < n; j++) {
+        size_t occupied, singletons;
+
+        nh_hist_summary(&hp[j], &occupied, &singletons);
+        singles += singletons;
+        single_bin += occupied == 1;
         r->entropy[j] = nh_hist_entropy(&hp[j], opt->estimator) + ln_b;
         if (hq)
             r->divergence[j] = nh_hist_kl(&hp[j], &hq[j], NH_KL_COMMON, &r->outside[j]);
     }
+
+    /* every neuron saw every sample: coverage 1 - f1/n, averaged */
+    samples = n && hp[0].n > 0 ? (double)hp[0].n * (double)n : 0;
+    lc->coverage_mean = samples > 0 ? 1.0 - (double)singles / samples : 0.0;
+    lc->single_bin_share = n ? (double)single_bin / (double)n : 0.0;
     return NH_OK;
 }
 
@@ -489,7 +504,7 @@ static nh_status finish_costs(const nh_model *m, const hist_set *p, const hist_s
     for (size_t l = 0; l < m->n_layers; l++) {
         if (m->layers[l].neurons > max_neurons)
             max_neurons = m->layers[l].neurons;
-        st = layer_stats(m, l, p, q, opt, threads, &c->neuron[l], err);
+        st = layer_stats(m, l, p, q, opt, threads, &c->neuron[l], &c->layer[l], err);
         if (st != NH_OK)
             return st;
     }

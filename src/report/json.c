@@ -145,6 +145,8 @@ static cJSON *layer_object(const nh_model *model, const nh_costs *costs, size_t 
         cJSON_AddNumberToObject(o, "outside_mass_mean", lc.outside_mass_mean);
         cJSON_AddNumberToObject(o, "outside_mass_max", lc.outside_mass_max);
     }
+    cJSON_AddNumberToObject(o, "coverage_mean", lc.coverage_mean);
+    cJSON_AddNumberToObject(o, "single_bin_share", lc.single_bin_share);
     if (info->mismatch == NH_MISMATCH_JOINT) {
         cJSON_AddNumberToObject(o, "joint_histograms", (double)lc.joint_histograms);
         cJSON_AddNumberToObject(o, "joint_tuples", (double)lc.joint_tuples);

@@ -287,6 +287,28 @@ static void count_bins(void *data, int64_t k, uint64_t c)
     (*(size_t *)data)++;
 }
 
+typedef struct summary {
+    size_t occupied, singletons;
+} summary;
+
+static void add_summary(void *data, int64_t k, uint64_t c)
+{
+    summary *sm = data;
+
+    (void)k;
+    sm->occupied++;
+    sm->singletons += c == 1;
+}
+
+void nh_hist_summary(const nh_hist *h, size_t *occupied, size_t *singletons)
+{
+    summary sm = {0, 0};
+
+    nh_hist_visit(h, add_summary, &sm);
+    *occupied = sm.occupied;
+    *singletons = sm.singletons;
+}
+
 size_t nh_hist_serial_size(const nh_hist *h)
 {
     size_t m = 0;

@@ -53,6 +53,9 @@ uint64_t *nh_hist_serialize(const nh_hist *h, uint64_t *out);
 nh_status nh_hist_merge_serial(nh_hist *dst, const uint64_t *in, const uint64_t *end,
                                const uint64_t **next, nh_error *err);
 
+/* The occupied bins and those holding exactly one sample. */
+void nh_hist_summary(const nh_hist *h, size_t *occupied, size_t *singletons);
+
 /* Bytes held by h. */
 size_t nh_hist_bytes(const nh_hist *h);
 

@@ -83,6 +83,13 @@ if "$NNHEAT" run "$DENSE" -i "$TMP/bom.csv" -o "$TMP/bom.npy" -q \
     && $PY -c "import numpy; assert numpy.load('$TMP/bom.npy').shape == (2, 2)"
 then ok; else bad "a CSV with a byte order mark"; fi
 
+# Numbers that mean little come with a warning: too few samples for the bin
+# size, or a bin larger than the values' spread.
+"$NNHEAT" costs "$DENSE" -i normal:0,1 -n 5 >/dev/null 2>"$TMP/err"
+grep -q "too few samples" "$TMP/err" && ok || bad "no warning for 5 samples"
+"$NNHEAT" costs "$DENSE" -i normal:0,1 -n 500 -b 1e300 >/dev/null 2>"$TMP/err"
+grep -q "larger than their spread" "$TMP/err" && ok || bad "no warning for a huge bin"
+
 # The good file works.
 if "$NNHEAT" costs "$DENSE" -i "$TMP/good.npy" -q; then ok; else bad "good.npy failed"; fi
 finish

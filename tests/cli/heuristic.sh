@@ -44,7 +44,8 @@ assert close(d["total"]["sum"], L + M)
 check_json "$TMP/h.json" '
 c = json.load(open(sys.argv[1].replace("h.json", "c.json")))
 assert set(c) <= set(d), set(c) - set(d)
-missing = set(c["layers"][1]) - set(d["layers"][1]) - {"outside_mass_mean", "outside_mass_max"}
+missing = set(c["layers"][1]) - set(d["layers"][1]) - {"outside_mass_mean", "outside_mass_max",
+                                                   "coverage_mean", "single_bin_share"}
 assert not missing, missing
 assert set(c["total"]) <= set(d["total"])
 '
