@@ -83,10 +83,17 @@ typedef struct nh_layer_info {
     const size_t *inputs;
 } nh_layer_info;
 
-/* Loads an ONNX model from a file. On success *out owns the model; free it
- * with nh_model_destroy. Unsupported operators, malformed files and shapes
- * that do not fit are errors naming the node. */
+/* Loads a model from a file: ONNX, Keras 3 .keras, legacy Keras .h5 or a
+ * TensorFlow.js model.json, told apart by content. On success *out owns the
+ * model; free it with nh_model_destroy. Unsupported operators or layers,
+ * malformed files and shapes that do not fit are errors naming the node. */
 nh_status nh_model_load_file(const char *path, nh_model **out, nh_error *err);
+
+/* As nh_model_load_file, with the architecture of a weights-only Keras .h5
+ * taken from the JSON file config_path (a Keras model JSON or a TF.js
+ * model.json); config_path may be NULL. */
+nh_status nh_model_load_file_config(const char *path, const char *config_path,
+                                    nh_model **out, nh_error *err);
 
 /* Same as nh_model_load_file from a buffer the caller keeps ownership of;
  * name is used in messages only. */

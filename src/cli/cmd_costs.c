@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "cli/source_open.h"
-#include "model/keras.h"
 #include "report/report.h"
 
 static void costs_usage(FILE *f)

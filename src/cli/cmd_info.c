@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/keras.h"
 
 static void info_usage(FILE *f)
 {

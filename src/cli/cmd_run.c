@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "cli/source_open.h"
 #include "data/npy_write.h"
-#include "model/keras.h"
 
 static void run_usage(FILE *f)
 {

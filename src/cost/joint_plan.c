@@ -60,19 +60,21 @@ static nh_status plan_dense(const nh_layer *in, const nh_layer *l, nh_joint_plan
 }
 
 /* Conv and pools: one set per (group, output position); pools have one
- * group per channel. */
+ * group per channel. Channels come first (ONNX) or last (Keras). */
 static nh_status plan_window(const nh_node *h, const nh_layer *in, const nh_layer *l,
                              nh_joint_plan *p, nh_error *err)
 {
-    int ns = h->a.n_spatial, pool = h->op != NH_OP_CONV;
-    int64_t channels = in->shape[0], filters = l->shape[0];
+    int ns = h->a.n_spatial, pool = h->op != NH_OP_CONV, last = h->a.channels_last;
+    int sp = last ? 0 : 1;
+    int64_t channels = in->shape[last ? in->ndim - 1 : 0];
+    int64_t filters = l->shape[last ? l->ndim - 1 : 0];
     int64_t groups = pool ? channels : h->a.group, cg = channels / groups;
     int64_t fg = filters / groups, positions = 1, in_count = 1, kcount = 1;
     size_t used = 0, g_index = 0;
 
     for (int d = 0; d < ns; d++) {
-        positions *= l->shape[1 + d];
-        in_count *= in->shape[1 + d];
+        positions *= l->shape[sp + d];
+        in_count *= in->shape[sp + d];
         kcount *= h->a.kernel[d];
     }
     if (plan_alloc(p, (size_t)(groups * positions), (size_t)(groups * positions * cg * kcount),
@@ -83,8 +85,8 @@ static nh_status plan_window(const nh_node *h, const nh_layer *in, const nh_laye
             int64_t pidx[NH_MAX_SPATIAL], rest = pos;
 
             for (int d = ns - 1; d >= 0; d--) {
-                pidx[d] = rest % l->shape[1 + d];
-                rest /= l->shape[1 + d];
+                pidx[d] = rest % l->shape[sp + d];
+                rest /= l->shape[sp + d];
             }
             for (int64_t c = g * cg; c < (g + 1) * cg; c++) {
                 for (int64_t t = 0; t < kcount; t++) {
@@ -99,32 +101,35 @@ static nh_status plan_window(const nh_node *h, const nh_layer *in, const nh_laye
 
                         kr /= h->a.kernel[d];
                         for (int e = d + 1; e < ns; e++)
-                            stride *= in->shape[1 + e];
-                        inside = inside && x >= 0 && x < in->shape[1 + d];
+                            stride *= in->shape[sp + e];
+                        inside = inside && x >= 0 && x < in->shape[sp + d];
                         flat += x * stride;
                     }
                     if (inside)
-                        p->members[used++] = (size_t)(c * in_count + flat);
+                        p->members[used++] = (size_t)(last ? flat * channels + c
+                                                           : c * in_count + flat);
                 }
             }
             p->offsets[g_index + 1] = used;
             for (int64_t f = g * fg; f < (g + 1) * fg; f++)
-                p->group_of[f * positions + pos] = g_index;
+                p->group_of[last ? pos * filters + f : f * positions + pos] = g_index;
         }
     }
     return NH_OK;
 }
 
-static nh_status plan_global(const nh_layer *in, const nh_layer *l, nh_joint_plan *p,
-                             nh_error *err)
+static nh_status plan_global(const nh_node *h, const nh_layer *in, const nh_layer *l,
+                             nh_joint_plan *p, nh_error *err)
 {
-    size_t per = in->shape[0] ? in->neurons / (size_t)in->shape[0] : 0;
+    int last = h->a.channels_last;
+    size_t ch = (size_t)in->shape[last ? in->ndim - 1 : 0];
+    size_t per = ch ? in->neurons / ch : 0;
 
     if (plan_alloc(p, l->neurons, l->neurons * per, l->neurons, err) != NH_OK)
         return NH_ENOMEM;
     for (size_t c = 0; c < l->neurons; c++) {
         for (size_t i = 0; i < per; i++)
-            p->members[c * per + i] = c * per + i;
+            p->members[c * per + i] = last ? i * ch + c : c * per + i;
         p->offsets[c + 1] = (c + 1) * per;
         p->group_of[c] = c;
     }
@@ -181,7 +186,7 @@ nh_status nh_joint_plan_build(const nh_model *m, size_t li, nh_joint_plan *p, nh
         return plan_dense(in, l, p, err);
     case NH_OP_GLOBALAVGPOOL:
     case NH_OP_GLOBALMAXPOOL:
-        return plan_global(in, l, p, err);
+        return plan_global(h, in, l, p, err);
     default:
         return plan_window(h, in, l, p, err);
     }

@@ -35,11 +35,4 @@ int nh_keras_detect(const void *data, size_t size);
 nh_status nh_keras_load(const void *data, size_t size, const char *name,
                         const char *config_path, nh_graph **out, nh_error *err);
 
-/* As nh_model_load_file, for any model file, with the architecture taken from
- * the JSON file config_path when it is not NULL (see nh_keras_load).
- * Defined in model.c.
- * TODO: belongs in include/nnheat.h next to nh_model_load_file. */
-nh_status nh_model_load_file_config(const char *path, const char *config_path,
-                                    nh_model **out, nh_error *err);
-
 #endif

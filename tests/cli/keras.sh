@@ -79,6 +79,13 @@ done
     -p "$D/cnn_opt.npy" -q --json "$TMP/weights.json" \
     && same_costs "$TMP/weights.json" "cnn_weights.h5 --config" || bad "cnn_weights.h5 failed"
 
+# Joint Mismatch too: channels-last initial sets hold the same neurons.
+"$NNHEAT" costs "$D/cnn.onnx" -i "$TMP/cnn_in_cf.npy" -p "$TMP/cnn_opt_cf.npy" -q \
+    --mismatch joint --json "$TMP/onnx.json" || bad "joint costs on cnn.onnx failed"
+"$NNHEAT" costs "$D/cnn.keras" -i "$D/cnn_in.npy" -p "$D/cnn_opt.npy" -q --mismatch joint \
+    --json "$TMP/joint.json" && same_costs "$TMP/joint.json" "cnn.keras, joint Mismatch" \
+    || bad "joint costs on cnn.keras failed"
+
 # Keras's layout: (H, W, C) shapes and initial sets over all input channels.
 "$NNHEAT" info "$D/cnn.keras" >"$TMP/info" || bad "info cnn.keras failed"
 if grep -Eq "^ +2 +conv +Conv2D\+BatchNormalization\+relu +10x10x6 +600 +18 " "$TMP/info" \
