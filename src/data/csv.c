@@ -6,10 +6,10 @@
  * per line. The first line is a header when none of its fields is a
  * number; a first line with some numbers and some text is an error rather
  * than a guess (a typo in the first sample must not drop it silently). A
- * UTF-8 byte order mark is skipped. Fields may be wrapped in double quotes, but a delimiter inside the
- * quotes is not supported. Blank lines are allowed only at the end of the
- * file. The number of
- * samples is not known until the end: nh_source_count gives -1. */
+ * UTF-8 byte order mark is skipped. Fields may be wrapped in double quotes,
+ * but a delimiter inside the quotes is not supported. Blank lines are
+ * allowed only at the end of the file. The number of samples is not known
+ * until the end: nh_source_count gives -1. */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
