@@ -122,6 +122,20 @@ int nh_model_output_shape(const nh_model *model, int64_t shape[NH_MAX_DIMS]);
 nh_status nh_model_forward(const nh_model *model, const float *input, size_t n,
                            float *output, nh_error *err);
 
+/* A forward pass kept ready for batches of up to max_batch samples, its
+ * buffers allocated once (nh_model_forward allocates them on every call).
+ * threads 0 means all cores. The model must outlive the runner; one thread
+ * uses a runner at a time. */
+typedef struct nh_runner nh_runner;
+
+nh_status nh_runner_create(const nh_model *model, size_t max_batch, int threads,
+                           nh_runner **out, nh_error *err);
+void nh_runner_destroy(nh_runner *runner);
+
+/* As nh_model_forward, for n <= max_batch samples. */
+nh_status nh_runner_forward(nh_runner *runner, const float *input, size_t n, float *output,
+                            nh_error *err);
+
 /* --------------------------------------------------------- sample sources */
 
 typedef struct nh_source nh_source;

@@ -94,6 +94,7 @@ int nh_cmd_run(int argc, char **argv)
     nh_model *model = NULL;
     nh_source *src = NULL;
     nh_npy_writer *w = NULL;
+    nh_runner *runner = NULL;
     float *in = NULL, *out = NULL;
     int64_t shape[NH_MAX_DIMS];
     size_t in_size, out_size, n;
@@ -126,6 +127,8 @@ int nh_cmd_run(int argc, char **argv)
         nh_cli_error("out of memory for a batch of %lld samples", (long long)a.batch);
         goto done;
     }
+    if (nh_runner_create(model, (size_t)a.batch, 0, &runner, &err) != NH_OK)
+        goto fail;
     if (nh_npy_writer_open(a.output, nd, shape, nh_source_count(src), &w, &err) != NH_OK)
         goto fail;
     w_opened = 1;
@@ -138,7 +141,7 @@ int nh_cmd_run(int argc, char **argv)
             goto fail;
         if (n == 0)
             break;
-        if (nh_model_forward(model, in, n, out, &err) != NH_OK
+        if (nh_runner_forward(runner, in, n, out, &err) != NH_OK
             || nh_npy_writer_append(w, out, n, &err) != NH_OK)
             goto fail;
     }
@@ -158,6 +161,7 @@ done:
         remove(a.output);
     free(in);
     free(out);
+    nh_runner_destroy(runner);
     nh_source_destroy(src);
     nh_model_destroy(model);
     return rc;

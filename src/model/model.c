@@ -138,29 +138,81 @@ int nh_model_output_shape(const nh_model *model, int64_t shape[NH_MAX_DIMS])
     return value_shape(model->graph, model->graph->output, shape);
 }
 
-nh_status nh_model_forward(const nh_model *model, const float *input, size_t n,
-                           float *output, nh_error *err)
+struct nh_runner {
+    const nh_model *model;
+    nh_split *split;
+    size_t in_size, out_size;
+};
+
+static size_t value_size(const nh_model *model, int (*shape_of)(const nh_model *, int64_t *))
 {
-    const nh_graph *g = model->graph;
     int64_t shape[NH_MAX_DIMS];
-    int nd = nh_model_input_shape(model, shape);
-    size_t in_size = (size_t)nh_shape_count(nd, shape, 1), out_size;
-    nh_split *s = NULL;
+    int nd = shape_of(model, shape);
+
+    return (size_t)nh_shape_count(nd, shape, 1);
+}
+
+nh_status nh_runner_create(const nh_model *model, size_t max_batch, int threads,
+                           nh_runner **out, nh_error *err)
+{
+    nh_runner *r;
+    nh_status st;
+
+    *out = NULL;
+    if (max_batch < 1)
+        return nh_fail(err, NH_EINVAL, "a runner needs a batch of at least 1 sample");
+    r = nh_calloc(err, 1, sizeof *r);
+    if (!r)
+        return NH_ENOMEM;
+    r->model = model;
+    r->in_size = value_size(model, nh_model_input_shape);
+    r->out_size = value_size(model, nh_model_output_shape);
+    st = nh_split_create(model->graph, max_batch, threads > 0 ? threads : omp_get_num_procs(),
+                         &r->split, err);
+    if (st != NH_OK) {
+        free(r);
+        return st;
+    }
+    *out = r;
+    return NH_OK;
+}
+
+void nh_runner_destroy(nh_runner *runner)
+{
+    if (!runner)
+        return;
+    nh_split_destroy(runner->split);
+    free(runner);
+}
+
+nh_status nh_runner_forward(nh_runner *r, const float *input, size_t n, float *output,
+                            nh_error *err)
+{
     nh_status st;
 
     if (n == 0)
         return NH_OK;
-    nd = nh_model_output_shape(model, shape);
-    out_size = (size_t)nh_shape_count(nd, shape, 1);
-    st = nh_split_create(g, n, omp_get_num_procs(), &s, err);
-    if (st == NH_OK)
-        st = nh_split_run(s, input, n, in_size, err);
-    for (int c = 0; st == NH_OK && c < nh_split_chunks(s); c++) {
+    st = nh_split_run(r->split, input, n, r->in_size, err);
+    for (int c = 0; st == NH_OK && c < nh_split_chunks(r->split); c++) {
         size_t first, count;
-        const float *y = nh_split_value(s, c, g->output, &first, &count);
+        const float *y = nh_split_value(r->split, c, r->model->graph->output, &first, &count);
 
-        memcpy(output + first * out_size, y, count * out_size * sizeof *output);
+        memcpy(output + first * r->out_size, y, count * r->out_size * sizeof *output);
     }
-    nh_split_destroy(s);
+    return st;
+}
+
+nh_status nh_model_forward(const nh_model *model, const float *input, size_t n,
+                           float *output, nh_error *err)
+{
+    nh_runner *r = NULL;
+    nh_status st;
+
+    if (n == 0)
+        return NH_OK;
+    st = nh_runner_create(model, n, 0, &r, err);
+    if (st == NH_OK)
+        st = nh_runner_forward(r, input, n, output, err);
+    nh_runner_destroy(r);
     return st;
 }

@@ -420,7 +420,7 @@ static nh_status run_concat(const kernel_args *k)
  * with zero rows. BLAS may pick another kernel (and another summation order)
  * for another M, so a fixed M keeps every sample's result independent of
  * the batch size and of how a batch was split among threads. */
-#define NH_GEMM_ROWS 64
+#define NH_GEMM_ROWS 128
 
 static nh_status sgemm_rows(const kernel_args *k, int trans_b, int64_t m, int64_t n,
                             int64_t kk, float alpha, const float *a, int64_t lda,
