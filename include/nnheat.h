@@ -155,8 +155,10 @@ void nh_source_options_default(nh_source_options *opt);
  * "uniform:A,B" (which needs opt->limit samples and a shape given by
  * nh_source_set_shape), or a file: .npy (versions 1-3, any numeric dtype,
  * either byte order, C or Fortran order), IDX (gzip-compressed or not) or
- * numeric CSV (with or without a header). The first axis counts samples.
- * Files are streamed: reading never holds more than one batch. */
+ * numeric CSV (a first line of names only is a header). Any of them may be
+ * gzip-compressed. The first axis counts samples. Files are streamed:
+ * reading holds one batch, except a gzip-compressed Fortran-order .npy,
+ * which is read whole (up to 256 MiB; larger ones are refused). */
 nh_status nh_source_open(const char *spec, const nh_source_options *opt, nh_source **out,
                          nh_error *err);
 
