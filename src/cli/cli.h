@@ -61,6 +61,11 @@ int nh_cli_check_output(const char *what, const char *path);
  * its own input). */
 int nh_cli_same_file(const char *in, const char *out);
 
+/* Whether a and b name the same file, existing or not (same directory and
+ * name), and whether file lies directly inside directory dir. */
+int nh_cli_same_path(const char *a, const char *b);
+int nh_cli_inside(const char *file, const char *dir);
+
 /* Set by SIGINT or SIGTERM once nh_cli_catch_signals ran: a run stops at
  * the next batch and cleans up. */
 extern volatile sig_atomic_t nh_cli_interrupted;

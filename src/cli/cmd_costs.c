@@ -386,8 +386,13 @@ static int check_outputs(const costs_args *a)
         if (!outs[k])
             continue;
         if (nh_cli_same_file(a->input, outs[k]) || nh_cli_same_file(a->model, outs[k])
-            || (a->optimal && nh_cli_same_file(a->optimal, outs[k]))) {
-            nh_cli_error("%s %s would overwrite the run's own input", names[k], outs[k]);
+            || (a->optimal && nh_cli_same_file(a->optimal, outs[k]))
+            || (a->config && nh_cli_same_file(a->config, outs[k]))
+            || (k < 2 && outs[1 - k] && nh_cli_same_path(outs[k], outs[1 - k]))
+            || (k == 2 && (nh_cli_inside(a->input, outs[k])
+                           || (a->optimal && nh_cli_inside(a->optimal, outs[k]))))) {
+            nh_cli_error("%s %s would overwrite the run's own input or another output",
+                         names[k], outs[k]);
             return 0;
         }
         if (!nh_cli_check_output(names[k], outs[k]))

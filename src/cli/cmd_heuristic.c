@@ -15,9 +15,10 @@ static void heuristic_usage(FILE *f)
     fprintf(f,
             "Usage: nnheat heuristic MODEL --mean MU --std SIGMA [options]\n"
             "\n"
-            "Prints the heuristic Landauer and Mismatch costs of MODEL (ONNX) per layer and\n"
-            "in total, for input N(MU, SIGMA^2) and optimal input N(MU_O, SIGMA_O^2), from\n"
-            "the layer shapes alone: no sample is run (docs/heuristic.md).\n"
+            "Prints the heuristic Landauer and Mismatch costs of MODEL (ONNX or Keras) per\n"
+            "layer and in total, for input N(MU, SIGMA^2) and optimal input\n"
+            "N(MU_O, SIGMA_O^2), from the layer shapes alone: no sample is run\n"
+            "(docs/heuristic.md).\n"
             "\n"
             "Distributions:\n"
             "      --mean MU              mean of the input (required)\n"
@@ -29,17 +30,18 @@ static void heuristic_usage(FILE *f)
             "  -T, --temperature K        kelvin [293.15]\n"
             "  -u, --unit U               eV, J, zJ, kT or bits [eV]\n"
             "      --json FILE            also write the results as JSON ('-' for stdout)\n"
+            "      --config FILE          the architecture of a weights-only Keras .h5\n"
             "  -q, --quiet                no messages but errors, no table\n");
 }
 
 typedef struct heuristic_args {
-    const char *model, *json;
+    const char *model, *json, *config;
     double mu, sigma, mu_o, sigma_o;
     int has_mu, has_sigma;
     nh_run_info info;
 } heuristic_args;
 
-enum { OPT_MEAN = 256, OPT_STD, OPT_OPT_MEAN, OPT_OPT_STD, OPT_JSON };
+enum { OPT_MEAN = 256, OPT_STD, OPT_OPT_MEAN, OPT_OPT_STD, OPT_JSON, OPT_CONFIG };
 
 static int positive(const char *opt, double v)
 {
@@ -73,6 +75,7 @@ static int parse_option(heuristic_args *a, int c, const char *arg)
         nh_cli_error("%s", err.message);
         return 0;
     case OPT_JSON: a->json = arg; return 1;
+    case OPT_CONFIG: a->config = arg; return 1;
     case 'q': nh_cli_verbosity = 0; return 1;
     case 'h': heuristic_usage(stdout); exit(NH_EXIT_OK);
     default: return 0;
@@ -89,6 +92,7 @@ static int parse_heuristic(int argc, char **argv, heuristic_args *a)
         {"temperature", required_argument, NULL, 'T'},
         {"unit", required_argument, NULL, 'u'},
         {"json", required_argument, NULL, OPT_JSON},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -184,7 +188,14 @@ int nh_cmd_heuristic(int argc, char **argv)
         return nh_cli_parse_failure();
     }
 
-    if (nh_model_load_file(a.model, &model, &err) != NH_OK)
+    if (a.json && (nh_cli_same_file(a.model, a.json)
+                   || (a.config && nh_cli_same_file(a.config, a.json)))) {
+        nh_cli_error("--json %s would overwrite the run's own input", a.json);
+        return NH_EXIT_FAIL;
+    }
+    if (a.json && !nh_cli_check_output("--json", a.json))
+        return NH_EXIT_FAIL;
+    if (nh_model_load_file_config(a.model, a.config, &model, &err) != NH_OK)
         return nh_cli_fail(&err);
     if (nh_heuristic_compute(model, a.mu, a.sigma, a.mu_o, a.sigma_o, &h, &err) != NH_OK) {
         rc = nh_cli_fail(&err);

@@ -1,4 +1,5 @@
 /* nnheat <command> [options] */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -163,6 +164,42 @@ int nh_cli_same_file(const char *in, const char *out)
 
     return strcmp(out, "-") != 0 && stat(in, &a) == 0 && stat(out, &b) == 0
            && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The canonical path of path's directory joined with its last component. */
+static int canonical(const char *path, char *out, size_t size)
+{
+    char dir[4096], real[4096];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (!realpath(dir, real))
+        return 0;
+    return snprintf(out, size, "%s/%s", real, base) < (int)size;
+}
+
+int nh_cli_same_path(const char *a, const char *b)
+{
+    char ca[8192], cb[8192];
+
+    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+        return 0;
+    return nh_cli_same_file(a, b)
+           || (canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) && !strcmp(ca, cb));
+}
+
+int nh_cli_inside(const char *file, const char *dir)
+{
+    char cf[8192], cd[4096];
+    const char *slash;
+
+    if (!canonical(file, cf, sizeof cf) || !realpath(dir, cd))
+        return 0;
+    slash = strrchr(cf, '/');
+    return slash && (size_t)(slash - cf) == strlen(cd) && !strncmp(cf, cd, strlen(cd));
 }
 
 volatile sig_atomic_t nh_cli_interrupted;

@@ -58,6 +58,12 @@ expect_fail 2 "overwrite" -- "$NNHEAT" run "$DENSE" -i "$TMP/same.npy" -o "$TMP/
 if cmp -s "$TMP/good.npy" "$TMP/same.npy"; then ok; else bad "run damaged its input"; fi
 expect_fail 2 "overwrite" -- "$NNHEAT" costs "$DENSE" -i "$TMP/same.npy" --json "$TMP/same.npy"
 
+expect_fail 2 "overwrite" -- \
+    "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --json "$TMP/r.json" --csv "$TMP/r.json"
+mkdir -p "$TMP/pn" && cp "$TMP/good.npy" "$TMP/pn/layer00_landauer.npy"
+expect_fail 2 "overwrite" -- \
+    "$NNHEAT" costs "$DENSE" -i "$TMP/pn/layer00_landauer.npy" --per-neuron "$TMP/pn"
+
 # Output paths are checked before the run, not after it.
 expect_fail 2 "--json.*no_such_dir" -- \
     "$NNHEAT" costs "$DENSE" -i normal:0,1 -n 10 --json "$TMP/no_such_dir/x.json"
