@@ -792,6 +792,35 @@ static float pool_one(const float *x, const window3 *w, const pool_axis *ax, con
     return (float)(sum / (double)(count_include_pad ? padded : real));
 }
 
+/* Whether a pool is a plain 2-D max over windows that lie inside the input
+ * (no padding, no dilation): then max_pool_2d does it without the general
+ * path's bookkeeping, visiting the same values in the same order. */
+static int plain_max_2d(const window3 *w)
+{
+    if (w->in[0] != 1 || w->k[0] != 1 || w->out[0] != 1)
+        return 0;
+    for (int i = 1; i < 3; i++)
+        if (w->pb[i] || w->pe[i] || w->d[i] != 1 || (w->out[i] - 1) * w->s[i] + w->k[i] > w->in[i])
+            return 0;
+    return 1;
+}
+
+static void max_pool_2d(const float *x, float *y, const window3 *w)
+{
+    for (int64_t oy = 0; oy < w->out[1]; oy++) {
+        for (int64_t ox = 0; ox < w->out[2]; ox++) {
+            const float *r = x + oy * w->s[1] * w->in[2] + ox * w->s[2];
+            float mx = -INFINITY;
+
+            for (int64_t ky = 0; ky < w->k[1]; ky++, r += w->in[2])
+                for (int64_t kx = 0; kx < w->k[2]; kx++)
+                    if (r[kx] > mx || r[kx] != r[kx])
+                        mx = r[kx];
+            *y++ = mx;
+        }
+    }
+}
+
 /* MaxPool and AveragePool over [N, C, spatial...]. With count_include_pad
  * an average divides by its window clipped to the padded input (as PyTorch
  * and the ONNX reference do), otherwise by the input positions it covers. */
@@ -807,6 +836,11 @@ static nh_status run_pool(const kernel_args *k)
     window3_fill(&w, k->a, x->dims + 2, k->out_dims + 2, x->ndim - 2);
     plane = w.in[0] * w.in[1] * w.in[2];
     opos = w.out[0] * w.out[1] * w.out[2];
+    if (is_max && plain_max_2d(&w)) {
+        for (size_t p = 0; p < planes; p++)
+            max_pool_2d(x->data + p * (size_t)plane, k->out + p * (size_t)opos, &w);
+        return NH_OK;
+    }
     buf = pool_axes(&w, ax, k->err);
     if (!buf)
         return NH_ENOMEM;
