@@ -109,25 +109,48 @@ static void fault_note(count_fault *f, nh_status st, int64_t sample, size_t neur
 /* Counts one batch of a layer's values (n samples x neurons, sample-major)
  * into its histograms, neuron by neuron so that a histogram stays in cache
  * while its values are counted. */
+/* round(q) with ties to even, as nearbyint in the default rounding mode:
+ * adding and removing 1.5 * 2^52 leaves q rounded to an integer by the
+ * addition itself. Exact for |q| < 2^51; larger values go to nearbyint. */
+static inline double round_even(double q)
+{
+    volatile double magic = 6755399441055744.0; /* 1.5 * 2^52; kept from folding */
+
+    if (fabs(q) < 2251799813685248.0)
+        return (q + magic) - magic;
+    return nearbyint(q);
+}
+
+/* Counts one batch of a layer's values (n samples x neurons, sample-major)
+ * into its histograms, neuron by neuron so that a histogram stays in cache
+ * while its values are counted. A bin inside the dense window is counted
+ * here; anything else goes through nh_hist_add. */
 static void count_layer(nh_hist *h, const float *x, size_t n, size_t neurons, double b,
                         int64_t first, int threads, count_fault *fault)
 {
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
     for (size_t j = 0; j < neurons; j++) {
+        nh_hist *hj = &h[j];
+
         for (size_t s = 0; s < n; s++) {
             float v = x[s * neurons + j];
             double r;
+            int64_t k;
 
             if (!isfinite(v)) {
                 fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
                 break;
             }
-            r = nearbyint((double)v / b);
+            r = round_even((double)v / b);
             if (fabs(r) > 9.0e15) {
                 fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
                 break;
             }
-            if (nh_hist_add(&h[j], (int64_t)r, NULL) != NH_OK) {
+            k = (int64_t)r - hj->lo;
+            if (hj->counts && k >= 0 && k < (int64_t)hj->span && hj->counts[k] != UINT32_MAX) {
+                hj->counts[k]++;
+                hj->n++;
+            } else if (nh_hist_add(hj, (int64_t)r, NULL) != NH_OK) {
                 fault_note(fault, NH_ENOMEM, first + (int64_t)s, j, v);
                 break;
             }
