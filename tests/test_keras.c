@@ -15,22 +15,12 @@
 #include "model/keras.h"
 #include "nn/exec.h"
 #include "nn/ops-impl.h"
+#include "node_helpers.h"
 
 #define DATA NH_SOURCE_DIR "/tests/data/keras/"
 
 static nh_error err;
 
-static nh_node make_node(nh_op op, const char *type)
-{
-    nh_node n;
-
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = (char *)"test";
-    n.op_type = (char *)type;
-    nh_attrs_default(&n.a);
-    return n;
-}
 
 /* Deterministic values in [-1, 1). */
 static void fill(float *x, size_t n, unsigned seed)
@@ -319,7 +309,8 @@ static void write_text(const char *path, const char *text)
 
 static void test_bad_files(void)
 {
-    char dir[] = "/tmp/nh_keras_XXXXXX", path[256], json[4096];
+    /* mkdtemp template, in the test's working directory (the build tree) */
+    char dir[] = "nh_keras_tmp_XXXXXX", path[256], json[4096];
 
     check_fails(DATA "bad/no_config.keras", NULL, NH_EFORMAT, "no_config.keras",
                 "config.json");

@@ -10,6 +10,7 @@
 #include "model/graph.h"
 #include "nn/exec.h"
 #include "nn/ops-impl.h"
+#include "node_helpers.h"
 
 #define TOL_REL 1e-5
 #define TOL_ABS 1e-6
@@ -17,17 +18,6 @@
 
 static nh_error err;
 
-static nh_node make_node(nh_op op, const char *type)
-{
-    nh_node n;
-
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = (char *)"test";
-    n.op_type = (char *)type;
-    nh_attrs_default(&n.a);
-    return n;
-}
 
 static nh_tensor_view view(const float *data, int ndim, const int64_t *dims)
 {

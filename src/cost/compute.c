@@ -112,14 +112,16 @@ static void fault_note(count_fault *f, nh_status st, int64_t sample, size_t neur
 /* round(q) with ties to even, as nearbyint in the default rounding mode:
  * adding and removing 1.5 * 2^52 leaves q rounded to an integer by the
  * addition itself. Exact for |q| < 2^51; larger values go to nearbyint. */
-static inline double round_even(double q)
+static inline double round_even(double q, double magic)
 {
-    volatile double magic = 6755399441055744.0; /* 1.5 * 2^52; kept from folding */
-
     if (fabs(q) < 2251799813685248.0)
         return (q + magic) - magic;
     return nearbyint(q);
 }
+
+/* 1.5 * 2^52, read through a volatile once per layer so that the compiler
+ * cannot fold (q + magic) - magic away. */
+static volatile double round_magic = 6755399441055744.0;
 
 /* Counts one batch of a layer's values (n samples x neurons, sample-major)
  * into its histograms, neuron by neuron so that a histogram stays in cache
@@ -128,6 +130,8 @@ static inline double round_even(double q)
 static void count_layer(nh_hist *h, const float *x, size_t n, size_t neurons, double b,
                         int64_t first, int threads, count_fault *fault)
 {
+    double magic = round_magic;
+
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
     for (size_t j = 0; j < neurons; j++) {
         nh_hist *hj = &h[j];
@@ -141,7 +145,7 @@ static void count_layer(nh_hist *h, const float *x, size_t n, size_t neurons, do
                 fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
                 break;
             }
-            r = round_even((double)v / b);
+            r = round_even((double)v / b, magic);
             if (fabs(r) > 9.0e15) {
                 fault_note(fault, NH_ENUMERIC, first + (int64_t)s, j, v);
                 break;
